@@ -1,0 +1,1 @@
+"""warroom: crisis communication playbook engine."""

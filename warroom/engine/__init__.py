@@ -1,0 +1,1 @@
+"""The pure core: decisions from (state, event, now), never I/O, never a clock read."""

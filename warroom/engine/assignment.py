@@ -1,0 +1,124 @@
+"""Who fills each role and who hears each audience, at one instant and level. Pure.
+
+Activation, `warroom show` and a dry run all call these same functions, so the brief a comms
+director reads before the crisis is exactly what happens during it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from warroom.playbook import templates
+from warroom.playbook.model import Playbook
+from warroom.roster.model import Assignment, Candidate, Contact, Roster, assign
+
+
+@dataclass(frozen=True)
+class RoleFilter:
+    """What a role demands of a person, with the playbook's templates already rendered."""
+
+    require_tags: tuple[str, ...]
+    languages: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def qualities(self) -> list[str]:
+        return [*self.require_tags, *(f"speaks {lang}" for lang in self.languages)]
+
+
+def role_filter(playbook: Playbook, role_id: str, facts: Mapping[str, str]) -> RoleFilter:
+    """Render a role's `speaks` and `exclude` against the incident's facts.
+
+    Facts not given yet render as empty, so `exclude: ["{{ implicated }}"]` excludes nobody
+    until someone is named, and an empty language requirement is dropped.
+    """
+    role = playbook.roles[role_id]
+    context: dict[str, object] = dict.fromkeys(playbook.facts, "")
+    context.update({k: v for k, v in facts.items() if k in playbook.facts})
+    context["language"] = playbook.languages[0]
+
+    def rendered(values: tuple[str, ...]) -> tuple[str, ...]:
+        out = (templates.render(v, context) if "{" in v else v for v in values)
+        return tuple(dict.fromkeys(v for v in out if v))
+
+    return RoleFilter(tuple(role.require_tags), rendered(role.speaks), rendered(role.exclude))
+
+
+def role_candidates(
+    playbook: Playbook,
+    roster: Roster,
+    role_id: str,
+    at: datetime,
+    level: str,
+    facts: Mapping[str, str],
+) -> list[Candidate]:
+    demands = role_filter(playbook, role_id, facts)
+    return roster.candidates(
+        playbook.role_selectors(role_id, level),
+        at,
+        require_tags=demands.require_tags,
+        languages=demands.languages,
+        exclude=demands.exclude,
+    )
+
+
+def assign_roles(
+    playbook: Playbook,
+    roster: Roster,
+    at: datetime,
+    level: str,
+    facts: Mapping[str, str],
+) -> dict[str, Assignment]:
+    """Fill every role in the order the playbook declares them."""
+    requests = [
+        (role_id, role_candidates(playbook, roster, role_id, at, level, facts))
+        for role_id in playbook.roles
+    ]
+    qualities = {r: role_filter(playbook, r, facts).qualities() for r in playbook.roles}
+    return assign(requests, qualities)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One contact of an audience, on the channels both the audience and the contact have."""
+
+    contact: Contact
+    channels: tuple[str, ...]
+    language: str
+
+
+def audience_recipients(
+    playbook: Playbook,
+    roster: Roster,
+    audience_id: str,
+    assignments: Mapping[str, Assignment],
+    at: datetime,
+) -> list[Recipient]:
+    """Everyone an audience reaches, once each, in the order written (roles, groups, people).
+
+    The same person listed twice (a group member who also holds a role) gets one message.
+    """
+    audience = playbook.audiences[audience_id]
+    contacts: list[Contact] = []
+    for role_id in audience.roles:
+        person = assignments[role_id].person if role_id in assignments else None
+        if person is not None:
+            contacts.append(person.contact())
+    for group in audience.groups:
+        contacts.extend(roster.groups.get(group, ()))
+    for selector in audience.people:
+        contacts.extend(p.contact() for p in roster.select(selector, at))
+    seen: set[tuple[str | None, str | None]] = set()
+    out: list[Recipient] = []
+    for contact in contacts:
+        key = (contact.phone, contact.email)
+        if key in seen:
+            continue
+        seen.add(key)
+        language = audience.language or contact.language
+        if language not in playbook.languages:
+            language = playbook.languages[0]
+        channels = tuple(c for c in audience.channels if c in contact.channels())
+        out.append(Recipient(contact, channels, language))
+    return out

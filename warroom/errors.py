@@ -1,0 +1,69 @@
+"""The one exception tree of warroom, and the diagnostics that user-facing errors carry.
+
+Every error a user can cause must say where (file, line, column, field path, or the command
+and value) and what was expected, so that at 3 a.m. nobody has to read a traceback. The CLI
+catches `WarroomError` and prints it; anything else escaping is a bug in warroom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One finding about one place in one file; `file:line:column: path: message`."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        what = f"{self.path}: {self.message}" if self.path else self.message
+        tag = "" if self.severity is Severity.ERROR else "warning: "
+        return f"{where}: {tag}{what}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity.value,
+        }
+
+
+class WarroomError(Exception):
+    """Root of every error warroom raises on purpose."""
+
+
+class InvalidInput(WarroomError):
+    """One or more diagnostics about a user's file; all of a file's errors travel together."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = sorted(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+
+class UsageError(WarroomError):
+    """A command was given a value it cannot use (unknown playbook, bad option value, ...)."""
+
+
+class NotFound(UsageError):
+    """A name given on the command line or in a file does not exist."""

@@ -1,0 +1,1 @@
+"""Tabletop exercises: a playbook on a virtual clock, scripted injects, scored afterwards."""

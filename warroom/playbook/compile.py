@@ -1,0 +1,480 @@
+"""From a validated playbook file to a `Playbook`: every reference, cycle and template checked.
+
+Checks here are about meaning (does `legal` exist, do the steps form a cycle, does the Polish
+SMS fit in two segments); pydantic has already checked shape. Everything found is reported
+together, each with the position of the offending value.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+from warroom.errors import Diagnostic
+from warroom.playbook import templates
+from warroom.playbook.model import (
+    NEXT_CANDIDATE,
+    Action,
+    Audience,
+    CandidateTier,
+    Escalation,
+    Fact,
+    Level,
+    Playbook,
+    Role,
+    Statement,
+    Step,
+    Trigger,
+)
+from warroom.playbook.schema import (
+    CandidateTierSpec,
+    PlaybookSpec,
+    RoleSpec,
+    StatementSpec,
+    StepSpec,
+)
+from warroom.playbook.segments import count_segments
+from warroom.specs import Findings, one_of, validate_source
+from warroom.yamlsource import PathKey, Source
+
+ASSUMED_FACT_LENGTH = 60
+"""Length assumed for a fact with neither max_length nor default when sizing an SMS."""
+ASSUMED_NAME_LENGTH = 40
+WORST_CHARACTER = "ż"
+"""Facts are filled with a non-GSM character: one `ł` in a company name makes it UCS-2."""
+
+
+def compile_playbook(source: Source) -> tuple[Playbook, list[Diagnostic]]:
+    """Validate and compile one playbook file; returns it with its warnings, or raises."""
+    spec = validate_source(PlaybookSpec, source)
+    found = Findings(source)
+    playbook = _Compiler(spec, found).compile()
+    found.raise_if_errors()
+    return playbook, found.items
+
+
+class _Compiler:
+    def __init__(self, spec: PlaybookSpec, found: Findings) -> None:
+        self.spec = spec
+        self.found = found
+        self.levels = [level.id for level in spec.levels]
+        self.step_ids = [step.id for step in spec.steps]
+        self.used_facts: set[str] = set()
+
+    # -- top level ------------------------------------------------------------------------
+
+    def compile(self) -> Playbook:
+        spec = self.spec
+        self._unique(self.levels, "levels", "level")
+        self._unique(self.step_ids, "steps", "step")
+        default_level = spec.default_level or self.levels[0]
+        self.found.ref("level", spec.default_level, self.levels, ("default_level",))
+        self._check_names()
+        roles = {name: self._role(name, role) for name, role in spec.roles.items()}
+        audiences = {aid: self._audience(aid) for aid in spec.audiences}
+        sms_statements = {
+            step.send
+            for step in spec.steps
+            for aid in step.to
+            if step.send and "sms" in getattr(spec.audiences.get(aid), "channels", ())
+        }
+        statements = {
+            sid: self._statement(sid, st, sid in sms_statements)
+            for sid, st in spec.statements.items()
+        }
+        steps = tuple(self._step(i, step) for i, step in enumerate(spec.steps))
+        if len(set(self.step_ids)) == len(self.step_ids):  # with duplicates the graph is moot
+            self._check_graph()
+        triggers = tuple(self._trigger(i) for i in range(len(spec.triggers)))
+        self._unused()
+        return Playbook(
+            id=spec.playbook,
+            title=spec.title,
+            version=spec.version,
+            summary=spec.summary.strip(),
+            timezone=spec.timezone,
+            languages=tuple(spec.languages),
+            levels=tuple(
+                Level(level.id, level.title, rank, level.description.strip())
+                for rank, level in enumerate(spec.levels)
+            ),
+            default_level=default_level if default_level in self.levels else self.levels[0],
+            facts={
+                name: Fact(name, f.required, f.max_length, f.default, f.kind, f.description)
+                for name, f in spec.facts.items()
+            },
+            roles=roles,
+            audiences=audiences,
+            statements=statements,
+            steps=steps,
+            triggers=triggers,
+            file=self.found.source.file,
+        )
+
+    def _unique(self, ids: list[str], where: str, kind: str) -> None:
+        for i, value in enumerate(ids):
+            if value in ids[:i]:
+                self.found.error(
+                    (where, i, "id"),
+                    f"duplicate {kind} id {value!r} (first used at {where}[{ids.index(value)}])",
+                )
+
+    def _check_names(self) -> None:
+        reserved = set(templates.BUILTINS)
+        for name in self.spec.facts:
+            if name in reserved:
+                self.found.error(
+                    ("facts", name), f"fact {name!r} would hide the built-in variable", at_key=True
+                )
+            if name in self.spec.roles:
+                self.found.error(
+                    ("facts", name), f"fact {name!r} has the name of a role", at_key=True
+                )
+            fact = self.spec.facts[name]
+            if fact.default is not None and fact.max_length and len(fact.default) > fact.max_length:
+                self.found.error(
+                    ("facts", name, "default"),
+                    f"default is {len(fact.default)} characters, over max_length {fact.max_length}",
+                )
+        for name in self.spec.roles:
+            if name in reserved:
+                self.found.error(
+                    ("roles", name), f"role {name!r} would hide the built-in variable", at_key=True
+                )
+
+    # -- roles and audiences --------------------------------------------------------------
+
+    def _role(self, name: str, role: RoleSpec) -> Role:
+        path: PathKey = ("roles", name)
+        tiers_written = [c for c in role.candidates if isinstance(c, CandidateTierSpec)]
+        if tiers_written and len(tiers_written) != len(role.candidates):
+            self.found.error(
+                (*path, "candidates"),
+                "mixes person selectors and {from_level, pick} tiers; write either a list of "
+                "selectors or a list of tiers",
+            )
+        if tiers_written:
+            tiers = tuple(CandidateTier(t.from_level, tuple(t.pick)) for t in tiers_written)
+        else:
+            tiers = (CandidateTier(None, tuple(c for c in role.candidates if isinstance(c, str))),)
+        for i, tier in enumerate(tiers):
+            tier_path = (*path, "candidates", i) if tiers_written else (*path, "candidates")
+            self.found.ref("level", tier.from_level, self.levels, (*tier_path, "from_level"))
+            for selector in tier.pick:
+                if selector.startswith("role:"):
+                    self.found.error(
+                        tier_path, f"{selector!r}: a role is filled from people, not from a role"
+                    )
+        if tiers_written and all(t.from_level for t in tiers):
+            self.found.error(
+                (*path, "candidates"),
+                "every tier has from_level, so nobody fills the role at the lowest level; "
+                "add a tier without from_level",
+            )
+        allowed = {*self.spec.facts, "language"}
+        for key, values in (("speaks", role.speaks), ("exclude", role.exclude)):
+            for i, value in enumerate(values):
+                if "{" in value:
+                    self._template(value, allowed, (*path, key, i))
+        return Role(
+            id=name,
+            title=role.title,
+            tiers=tiers,
+            require_tags=tuple(role.require_tags),
+            speaks=tuple(role.speaks),
+            exclude=tuple(role.exclude),
+            description=role.description.strip(),
+        )
+
+    def _audience(self, aid: str) -> Audience:
+        spec = self.spec.audiences[aid]
+        path: PathKey = ("audiences", aid)
+        for i, role in enumerate(spec.roles):
+            self.found.ref("role", role, self.spec.roles, (*path, "roles", i))
+        self.found.ref("level", spec.from_level, self.levels, (*path, "from_level"))
+        if spec.language is not None and spec.language not in self.spec.languages:
+            self.found.error(
+                (*path, "language"),
+                f"language {spec.language!r} is not one the playbook declares "
+                f"({one_of(self.spec.languages)})",
+            )
+        if not (spec.roles or spec.groups or spec.people):
+            self.found.error(path, "audience has nobody in it; give roles, groups or people")
+        return Audience(
+            id=aid,
+            title=spec.title or aid.replace("-", " ").capitalize(),
+            roles=tuple(spec.roles),
+            groups=tuple(spec.groups),
+            people=tuple(spec.people),
+            channels=tuple(dict.fromkeys(spec.channels)),
+            language=spec.language,
+            from_level=spec.from_level,
+        )
+
+    # -- statements -----------------------------------------------------------------------
+
+    def _statement(self, sid: str, spec: StatementSpec, by_sms: bool) -> Statement:
+        path: PathKey = ("statements", sid)
+        owner = spec.owner or next(iter(self.spec.roles), None)
+        self.found.ref("role", spec.owner, self.spec.roles, (*path, "owner"))
+        for i, role in enumerate(spec.approve):
+            self.found.ref("role", role, self.spec.roles, (*path, "approve", i))
+        allowed = {*self.spec.facts, *self.spec.roles, *templates.BUILTINS}
+        for part in ("subject", "text", "sms"):
+            texts: dict[str, str] = getattr(spec, part)
+            if not texts and part != "text":
+                continue
+            for lang in self.spec.languages:
+                if lang not in texts:
+                    self.found.error(
+                        (*path, part),
+                        f"missing language {lang!r} (the playbook declares "
+                        f"{', '.join(self.spec.languages)})",
+                    )
+            for lang, source in texts.items():
+                if lang not in self.spec.languages:
+                    self.found.error(
+                        (*path, part, lang),
+                        f"language {lang!r} is not declared in the playbook's languages",
+                        at_key=True,
+                    )
+                    continue
+                checked = self._template(source, allowed, (*path, part, lang))
+                is_sms = part == "sms" or (part == "text" and lang not in spec.sms)
+                if checked and by_sms and is_sms:
+                    self._sms_budget(source, spec, (*path, part, lang))
+        return Statement(
+            id=sid,
+            title=spec.title or sid.replace("-", " ").capitalize(),
+            owner=owner,
+            approvers=tuple(dict.fromkeys(spec.approve)),
+            subject=dict(spec.subject),
+            text={lang: text.strip() for lang, text in spec.text.items()},
+            sms={lang: text.strip() for lang, text in spec.sms.items()},
+            sms_max_segments=spec.sms_max_segments,
+        )
+
+    def _template(self, source: str, allowed: Collection[str], path: PathKey) -> bool:
+        """Check one template's syntax and variables, then render it once with samples."""
+        try:
+            used = templates.variables(source)
+        except templates.TemplateProblem as exc:
+            self.found.error(path, str(exc))
+            return False
+        self.used_facts |= used
+        unknown = sorted(used - set(allowed))
+        for name in unknown:
+            close = difflib.get_close_matches(name, list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.found.error(
+                path,
+                f"uses {{{{ {name} }}}}, which is not a declared fact, role or built-in{hint} "
+                f"(facts: {one_of(self.spec.facts)})",
+            )
+        if unknown:
+            return False
+        try:
+            templates.render(source, self._sample("x"))
+        except templates.TemplateProblem as exc:
+            self.found.error(path, str(exc))
+            return False
+        return True
+
+    def _sms_budget(self, source: str, spec: StatementSpec, path: PathKey) -> None:
+        for name in sorted(templates.variables(source) & set(self.spec.facts)):
+            fact = self.spec.facts[name]
+            if fact.max_length is None and fact.default is None:
+                self.found.warn(
+                    path,
+                    f"fact {name!r} has no max_length, so this SMS is sized assuming "
+                    f"{ASSUMED_FACT_LENGTH} characters; set max_length to be sure it fits",
+                )
+        text = templates.render(source, self._sample(WORST_CHARACTER))
+        count = count_segments(text)
+        if count.segments > spec.sms_max_segments:
+            self.found.error(
+                path,
+                f"SMS needs up to {count} with every fact at its longest, over "
+                f"sms_max_segments {spec.sms_max_segments}; shorten it or write a shorter "
+                "`sms:` version",
+            )
+
+    def _sample(self, fill: str) -> dict[str, object]:
+        """A rendering context with every variable at its longest, for budgets and dry runs."""
+        spec = self.spec
+        started = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+        context: dict[str, object] = {
+            "incident": templates.IncidentCard("x" * 24, spec.title, started),
+            "playbook": templates.PlaybookCard(spec.playbook, spec.title, spec.version),
+            "level": max(self.levels, key=len),
+            "level_title": max((level.title for level in spec.levels), key=len),
+            "language": spec.languages[0],
+            "audience": fill * ASSUMED_NAME_LENGTH,
+            "now": started,
+            "next_update_at": started + timedelta(hours=2),
+            "statement": templates.StatementCard(1, False),
+            "timezone": spec.timezone,
+        }
+        for name, fact in spec.facts.items():
+            length = fact.max_length or (len(fact.default) if fact.default else 0)
+            context[name] = fill * (length or ASSUMED_FACT_LENGTH)
+        for name, role in spec.roles.items():
+            context[name] = templates.ContactCard(
+                name=fill * ASSUMED_NAME_LENGTH,
+                title=role.title,
+                phone="+48600100200",
+                email="x" * ASSUMED_NAME_LENGTH,
+            )
+        return context
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _step(self, index: int, spec: StepSpec) -> Step:
+        path: PathKey = ("steps", index)
+        ref = self.found.ref
+        for i, dep in enumerate(spec.after):
+            if ref("step", dep, self.step_ids, (*path, "after", i)) and dep == spec.id:
+                self.found.error((*path, "after", i), "a step cannot wait for itself")
+        ref("level", spec.from_level, self.levels, (*path, "from_level"))
+        actions = [a for a in Action if getattr(spec, a.value)]
+        if len(actions) != 1:
+            written = " and ".join(a.value for a in actions)
+            self.found.error(
+                path,
+                f"a step does one thing: page, approve or send (found {written})"
+                if actions
+                else "step does nothing; give it page, approve or send",
+            )
+        action = actions[0] if actions else Action.PAGE
+        for i, aid in enumerate(spec.page):
+            ref("audience", aid, self.spec.audiences, (*path, "page", i))
+        approves = spec.approve is not None and ref(
+            "statement", spec.approve, self.spec.statements, (*path, "approve")
+        )
+        if approves and not self.spec.statements[str(spec.approve)].approve:
+            self.found.error(
+                (*path, "approve"),
+                f"statement {spec.approve!r} lists no approvers; add `approve:` roles to it",
+            )
+        ref("statement", spec.send, self.spec.statements, (*path, "send"))
+        for i, aid in enumerate(spec.to):
+            ref("audience", aid, self.spec.audiences, (*path, "to", i))
+        self._step_options(path, spec, action)
+        return Step(
+            id=spec.id,
+            title=spec.title or spec.id.replace("-", " ").capitalize(),
+            action=action,
+            after=tuple(spec.after),
+            from_level=spec.from_level,
+            page=tuple(spec.page),
+            ack_within=spec.ack_within,
+            escalations=tuple(self._escalation(path, i) for i in range(len(spec.escalate))),
+            statement=spec.approve or spec.send,
+            to=tuple(spec.to),
+            due=spec.due,
+            every=spec.every,
+        )
+
+    def _step_options(self, path: PathKey, spec: StepSpec, action: Action) -> None:
+        """Options that only make sense for one kind of step."""
+        misplaced = {
+            "to": action is not Action.SEND and bool(spec.to),
+            "every": action is not Action.SEND and spec.every is not None,
+            "ack_within": action is not Action.PAGE and spec.ack_within is not None,
+            "escalate": action is Action.SEND and bool(spec.escalate),
+        }
+        for key, wrong in misplaced.items():
+            if wrong:
+                self.found.error(
+                    (*path, key), f"{key!r} does not apply to a step that does {action.value}"
+                )
+        if action is Action.SEND and spec.send and not spec.to:
+            self.found.error(path, "a send step needs `to:`, the audiences in release order")
+        if spec.send:
+            statement = self.spec.statements.get(spec.send)
+            approved = any(s.approve == spec.send for s in self.spec.steps)
+            if statement is not None and statement.approve and not approved:
+                self.found.error(
+                    (*path, "send"),
+                    f"statement {spec.send!r} needs approval by "
+                    f"{', '.join(statement.approve)}, but no step approves it",
+                )
+
+    def _escalation(self, step_path: PathKey, index: int) -> Escalation:
+        step = self.spec.steps[step_path[1]]  # type: ignore[index]
+        rung = step.escalate[index]
+        path: PathKey = (*step_path, "escalate", index)
+        self.found.ref("level", rung.raise_level, self.levels, (*path, "raise_level"))
+        if not (rung.page or rung.raise_level or rung.repeat):
+            self.found.error(path, "escalation does nothing; give page, raise_level or repeat")
+        if index and rung.after <= step.escalate[index - 1].after:
+            self.found.error(
+                (*path, "after"), "escalations must come in order of `after`, each later"
+            )
+        if rung.repeat is not None and index != len(step.escalate) - 1:
+            self.found.error((*path, "repeat"), "`repeat` belongs on the last escalation only")
+        for i, selector in enumerate(rung.page):
+            if selector.startswith("role:"):
+                self.found.ref("role", selector[5:], self.spec.roles, (*path, "page", i))
+        return Escalation(
+            after=rung.after,
+            page=tuple(s for s in rung.page if s != NEXT_CANDIDATE),
+            next_candidate=NEXT_CANDIDATE in rung.page,
+            raise_level=rung.raise_level,
+            repeat=rung.repeat,
+        )
+
+    def _check_graph(self) -> None:
+        steps = {s.id: s for s in self.spec.steps}
+        rank = {level: i for i, level in enumerate(self.levels)}
+        for index, step in enumerate(self.spec.steps):
+            for i, dep in enumerate(step.after):
+                needed = steps[dep].from_level if dep in steps else None
+                if needed in rank and rank[needed] > rank.get(step.from_level or "", -1):
+                    self.found.error(
+                        ("steps", index, "after", i),
+                        f"waits for {dep!r}, which exists only from level {needed!r}, so below "
+                        "that level this step would never start",
+                    )
+        state: dict[str, int] = {}  # 1 visiting, 2 done
+
+        def visit(sid: str, trail: list[str]) -> None:
+            if state.get(sid) == 2 or sid not in steps:
+                return
+            if state.get(sid) == 1:
+                cycle = [*trail[trail.index(sid) :], sid]
+                self.found.error(
+                    ("steps", self.step_ids.index(sid), "after"),
+                    f"steps wait for each other in a cycle: {' -> '.join(cycle)}",
+                )
+                return
+            state[sid] = 1
+            for dep in steps[sid].after:
+                visit(dep, [*trail, sid])
+            state[sid] = 2
+
+        for sid in steps:
+            visit(sid, [])
+
+    def _trigger(self, index: int) -> Trigger:
+        spec = self.spec.triggers[index]
+        path: PathKey = ("triggers", index)
+        self.found.ref("level", spec.level, self.levels, (*path, "level"))
+        for name, source in spec.facts.items():
+            self.found.ref("fact", name, self.spec.facts, (*path, "facts", name))
+            try:
+                templates.variables(source)
+            except templates.TemplateProblem as exc:
+                self.found.error((*path, "facts", name), str(exc))
+        return Trigger(spec.source, dict(spec.match), spec.level, dict(spec.facts), spec.dedupe)
+
+    def _unused(self) -> None:
+        sent = {s.send for s in self.spec.steps} | {s.approve for s in self.spec.steps}
+        for sid in self.spec.statements:
+            if sid not in sent:
+                self.found.warn(("statements", sid), "no step approves or sends this statement")
+        used = {a for s in self.spec.steps for a in (*s.page, *s.to)}
+        for aid in self.spec.audiences:
+            if aid not in used:
+                self.found.warn(("audiences", aid), "no step pages or sends to this audience")

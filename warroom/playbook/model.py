@@ -1,0 +1,167 @@
+"""The compiled playbook the engine runs: references resolved, defaults filled, graph checked.
+
+Plain frozen data, so that an incident can snapshot it at activation and replay it later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+
+NEXT_CANDIDATE = "next_candidate"
+
+
+class Action(StrEnum):
+    PAGE = "page"
+    APPROVE = "approve"
+    SEND = "send"
+
+
+@dataclass(frozen=True)
+class Level:
+    id: str
+    title: str
+    rank: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    required: bool
+    max_length: int | None
+    default: str | None
+    kind: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CandidateTier:
+    """A preference list that applies from `from_level` up (always, when None)."""
+
+    from_level: str | None
+    pick: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    title: str
+    tiers: tuple[CandidateTier, ...]
+    require_tags: tuple[str, ...] = ()
+    speaks: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Audience:
+    id: str
+    title: str
+    roles: tuple[str, ...]
+    groups: tuple[str, ...]
+    people: tuple[str, ...]
+    channels: tuple[str, ...]
+    language: str | None
+    from_level: str | None
+
+
+@dataclass(frozen=True)
+class Statement:
+    id: str
+    title: str
+    owner: str | None
+    approvers: tuple[str, ...]
+    subject: Mapping[str, str]
+    text: Mapping[str, str]
+    sms: Mapping[str, str]
+    sms_max_segments: int
+
+    def sms_text(self, language: str) -> str:
+        """The SMS rendering source: the short `sms` version where written, else the text."""
+        return self.sms.get(language) or self.text[language]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    after: timedelta
+    page: tuple[str, ...] = ()
+    next_candidate: bool = False
+    raise_level: str | None = None
+    repeat: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    action: Action
+    after: tuple[str, ...] = ()
+    from_level: str | None = None
+    page: tuple[str, ...] = ()
+    ack_within: timedelta | None = None
+    escalations: tuple[Escalation, ...] = ()
+    statement: str | None = None
+    to: tuple[str, ...] = ()
+    due: timedelta | None = None
+    every: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    source: str
+    match: Mapping[str, str]
+    level: str | None
+    facts: Mapping[str, str]
+    dedupe: str | None
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    title: str
+    version: int
+    summary: str
+    timezone: str
+    languages: tuple[str, ...]
+    levels: tuple[Level, ...]
+    default_level: str
+    facts: Mapping[str, Fact]
+    roles: Mapping[str, Role]
+    audiences: Mapping[str, Audience]
+    statements: Mapping[str, Statement]
+    steps: tuple[Step, ...]
+    triggers: tuple[Trigger, ...] = ()
+    file: str = ""
+    _ranks: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_ranks", {level.id: level.rank for level in self.levels})
+
+    def rank(self, level: str | None) -> int:
+        """A level's place in the order; `None` (no `from_level`) is below every level."""
+        return -1 if level is None else self._ranks[level]
+
+    def level(self, level_id: str) -> Level:
+        return self.levels[self._ranks[level_id]]
+
+    def step(self, step_id: str) -> Step:
+        return next(step for step in self.steps if step.id == step_id)
+
+    def applies(self, from_level: str | None, level: str) -> bool:
+        """Whether something that exists `from_level` up exists at `level`."""
+        return self.rank(from_level) <= self.rank(level)
+
+    def role_selectors(self, role_id: str, level: str) -> tuple[str, ...]:
+        """The role's candidates at `level`: the applicable tiers in order, duplicates dropped.
+
+        A crisis-only tier written first puts the CEO ahead at crisis level, while the
+        everyday tier below it still supplies the backups.
+        """
+        seen: dict[str, None] = {}
+        for tier in self.roles[role_id].tiers:
+            if self.applies(tier.from_level, level):
+                seen.update(dict.fromkeys(tier.pick))
+        return tuple(seen)

@@ -1,0 +1,124 @@
+"""The playbook file as written (docs/playbook-format.md); `compile.py` gives it meaning."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field, PositiveInt, Tag
+
+from warroom.durations import Duration
+from warroom.specs import (
+    Lang,
+    Name,
+    OneOrMany,
+    Selector,
+    Slug,
+    Spec,
+    Text,
+    TimeZoneName,
+    mapping_or,
+)
+
+Channel = Literal["sms", "email"]
+FactKind = Literal["text", "person", "phone", "email", "url", "number"]
+
+
+class LevelSpec(Spec):
+    id: Slug
+    title: str
+    description: str = ""
+
+
+class FactSpec(Spec):
+    required: bool = False
+    max_length: PositiveInt | None = None
+    default: Text | None = None
+    kind: FactKind = "text"
+    description: str = ""
+
+
+class CandidateTierSpec(Spec):
+    from_level: Slug | None = None
+    pick: Annotated[list[Selector], Field(min_length=1)]
+
+
+Candidate = Annotated[
+    Annotated[CandidateTierSpec, Tag("mapping")] | Annotated[Selector, Tag("selector")],
+    Discriminator(mapping_or("selector")),
+]
+
+
+class RoleSpec(Spec):
+    title: str
+    description: str = ""
+    candidates: Annotated[list[Candidate], Field(min_length=1)]
+    require_tags: list[Slug] = []
+    speaks: Annotated[list[str], OneOrMany] = []
+    exclude: Annotated[list[str], OneOrMany] = []
+
+
+class AudienceSpec(Spec):
+    title: str = ""
+    roles: list[Name] = []
+    groups: list[Slug] = []
+    people: list[Selector] = []
+    channels: Annotated[list[Channel], Field(min_length=1)] = ["sms", "email"]
+    language: Lang | None = None
+    from_level: Slug | None = None
+
+
+class StatementSpec(Spec):
+    title: str = ""
+    owner: Name | None = None
+    approve: Annotated[list[Name], OneOrMany] = []
+    subject: dict[Lang, str] = {}
+    text: Annotated[dict[Lang, str], Field(min_length=1)]
+    sms: dict[Lang, str] = {}
+    sms_max_segments: PositiveInt = 3
+
+
+class EscalationSpec(Spec):
+    after: Duration
+    page: Annotated[list[Selector], OneOrMany] = []
+    raise_level: Slug | None = None
+    repeat: Duration | None = None
+
+
+class StepSpec(Spec):
+    id: Slug
+    title: str = ""
+    after: Annotated[list[Slug], OneOrMany] = []
+    from_level: Slug | None = None
+    page: Annotated[list[Slug], OneOrMany] = []
+    ack_within: Duration | None = None
+    escalate: list[EscalationSpec] = []
+    approve: Slug | None = None
+    send: Slug | None = None
+    to: Annotated[list[Slug], OneOrMany] = []
+    due: Duration | None = None
+    every: Duration | None = None
+
+
+class TriggerSpec(Spec):
+    source: Literal["alertmanager", "pagerduty", "generic"]
+    match: dict[str, Text] = {}
+    level: Slug | None = None
+    facts: dict[Name, str] = {}
+    dedupe: str | None = None
+
+
+class PlaybookSpec(Spec):
+    playbook: Slug
+    title: str
+    version: PositiveInt = 1
+    summary: str = ""
+    timezone: TimeZoneName = "UTC"
+    languages: Annotated[list[Lang], Field(min_length=1)]
+    levels: Annotated[list[LevelSpec], Field(min_length=1)]
+    default_level: Slug | None = None
+    facts: dict[Name, FactSpec] = {}
+    roles: dict[Name, RoleSpec] = {}
+    audiences: dict[Slug, AudienceSpec] = {}
+    statements: dict[Slug, StatementSpec] = {}
+    steps: Annotated[list[StepSpec], Field(min_length=1)]
+    triggers: list[TriggerSpec] = []
