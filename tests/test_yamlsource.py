@@ -74,7 +74,7 @@ def test_merge_keys_work() -> None:
 
 def test_non_utf8_bytes_are_located(tmp_path: Path) -> None:
     path = tmp_path / "latin2.yaml"
-    path.write_bytes("title: Zak".encode() + b"\xb3ady\n")  # ISO-8859-2 'ł'
+    path.write_bytes(b"title: Zak" + b"\xb3ady\n")  # ISO-8859-2 'ł'
     with pytest.raises(InvalidInput) as exc:
         load_yaml(path)
     assert messages(exc) == [f"{path}:1:11: byte 0xb3 is not UTF-8; save the file as UTF-8"]
