@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -183,3 +184,29 @@ def test_audience_recipients_once_each_in_their_language(mini: Path) -> None:
         ("Bartek Nowak", ("email", "sms")),
         ("Front desk", ("email",)),
     ]
+
+
+def test_landlines_get_no_sms(mini: Path, edit: Callable[[str, str, str], Path]) -> None:
+    edit(
+        "roster.yaml",
+        "{name: Front desk, email: desk@acme.example}",
+        '{name: Front desk, phone: "+48 22 123 45 67", email: desk@acme.example}',
+    )
+    roster, _ = load_roster(mini / "roster.yaml")
+    desk = roster.groups["staff"][2]
+    assert desk.phone == "+48221234567"
+    assert desk.channels() == ("email",)
+    assert roster.person("anna").channels() == ("sms", "email")
+
+
+def test_away_order_compares_instants_not_text(
+    mini: Path, edit: Callable[[str, str, str], Path]
+) -> None:
+    # 23:30Z on the 30th is after midnight Warsaw time on 1 December: a valid period
+    edit(
+        "roster.yaml",
+        "away: [{from: 2026-11-20, to: 2026-11-30}]",
+        "away: [{from: 2026-11-30T23:00:00+01:00, to: 2026-11-30T23:30:00Z}]",
+    )
+    roster, _ = load_roster(mini / "roster.yaml")
+    assert roster.person("celina").away_at(at("2026-12-01T00:15:00+01:00")) is not None

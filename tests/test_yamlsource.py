@@ -35,7 +35,7 @@ def test_yes_no_on_off_stay_text() -> None:
         ("a: 1\na: 2\n", "f.yaml:2:1: a: duplicate key 'a' (first written at line 1)"),
         ("a:\n\tb: 1\n", "f.yaml:2:1: YAML syntax: a tab character; YAML indents with spaces only"),
         ('a: "open\nb: 2\n', "f.yaml:3:1: YAML syntax: found unexpected end of stream"),
-        ("a: [1, 2\n", "f.yaml:2:1: YAML syntax: expected ',' or ']', but got '<stream end>'"),
+        ("a: [1, 2\n", "f.yaml:2:1: YAML syntax: did not find expected ',' or ']'"),
         ("? [a]\n: 1\n", "f.yaml:1:3: a key must be plain text, not a list or mapping"),
     ],
     ids=["duplicate-key", "tab", "unclosed-quote", "unclosed-list", "complex-key"],

@@ -67,3 +67,16 @@ class UsageError(WarroomError):
 
 class NotFound(UsageError):
     """A name given on the command line or in a file does not exist."""
+
+
+class CommandRejected(UsageError):
+    """A command that makes no sense for the incident as it stands (ack by someone not paged,
+    approval of a released statement, ...). Nothing is written."""
+
+
+class TransitionError(CommandRejected):
+    """A lifecycle was asked to move in a way its declared transitions do not allow."""
+
+
+class StoreError(WarroomError):
+    """The incident database cannot be used: locked, read-only, corrupt or from a newer warroom."""

@@ -103,7 +103,15 @@ def load_library(paths: Sequence[Path], roster_path: Path | None = None) -> Libr
                 continue
             keys = set(source.data) if isinstance(source.data, dict) else set()
             if keys & ROSTER_KEYS and not keys & {"playbook", "exercise"}:
-                if roster_path is None or file.resolve() == roster_path.resolve():
+                if roster_source is not None and roster_path is None:
+                    library.diagnostics.append(
+                        source.diagnostic(
+                            (),
+                            f"a second roster in the library; using {roster_source.file}",
+                            severity=Severity.WARNING,
+                        )
+                    )
+                elif roster_path is None or file.resolve() == roster_path.resolve():
                     roster_source, roster_folder = source, file.parent
                 continue
             sources.append(source)
@@ -330,8 +338,14 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
             )
         found.ref("level", inject.raise_level, levels, (*path, "raise_level"))
         found.ref("level", inject.lower_level, levels, (*path, "lower_level"))
-        for name in inject.fact or {}:
-            found.ref("fact", name, playbook.facts, (*path, "fact", name))
+        for name, value in (inject.fact or {}).items():
+            if found.ref("fact", name, playbook.facts, (*path, "fact", name)):
+                limit = playbook.facts[name].max_length
+                if limit is not None and len(value) > limit:
+                    found.error(
+                        (*path, "fact", name),
+                        f"is {len(value)} characters, over max_length {limit}",
+                    )
         if people is not None:
             found.ref("person", inject.silence, people, (*path, "silence"))
             found.ref("person", inject.restore, people, (*path, "restore"))

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import email_validator
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
 
 from warroom.errors import Diagnostic, InvalidInput, Severity
 from warroom.yamlsource import PathKey, Source
@@ -79,6 +79,21 @@ def _phone(value: Any) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+_NOT_TEXTABLE = {
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.VOICEMAIL,
+}
+
+
+def can_text(e164: str) -> bool:
+    """Whether a number can receive SMS: a Warsaw landline (+48 22 ...) cannot."""
+    return phonenumbers.number_type(phonenumbers.parse(e164, None)) not in _NOT_TEXTABLE
+
+
 Phone = Annotated[str, BeforeValidator(_phone)]
 """Stored as E.164 (`+48600100200`): what Twilio wants and what inbound replies carry."""
 
@@ -116,10 +131,11 @@ def _instant(value: Any) -> datetime:
                 "e.g. 2026-11-23T09:00:00+01:00)"
             ) from None
     if not isinstance(value, datetime) or value.tzinfo is None:
+        shown = str(value) if isinstance(value, date) else repr(value)
         raise ValueError(
-            f"{value!s} needs a UTC offset (expected e.g. 2026-11-23T09:00:00+01:00)"
+            f"{shown} needs a UTC offset (expected e.g. 2026-11-23T09:00:00+01:00)"
             if isinstance(value, datetime)
-            else f"{value!r} is not a time (expected e.g. 2026-11-23T09:00:00+01:00)"
+            else f"{shown} is not a time (expected e.g. 2026-11-23T09:00:00+01:00)"
         )
     return value
 
@@ -146,6 +162,9 @@ DayOrInstant = Annotated[date | datetime, BeforeValidator(_day_or_instant)]
 def _scalar_text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
+
+Flag = Annotated[bool, Strict()]
+"""true or false, nothing else: `yes` in a playbook is more likely a typo than a yes."""
 
 Text = Annotated[str, BeforeValidator(_scalar_text)]
 """Free text where a bare number is meant as text too (a fact `affected: 5000`)."""

@@ -25,7 +25,10 @@ MAX_DEPTH = 64
 PathKey = tuple[str | int, ...]
 
 
-class _Loader(yaml.SafeLoader):
+_BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml if built
+
+
+class _Loader(_BASE):  # type: ignore[valid-type,misc]
     """SafeLoader with YAML 1.2 booleans: only true/false, never yes/no/on/off."""
 
 
@@ -169,11 +172,13 @@ def _decode(raw: bytes, file: str) -> str:
         ) from None
 
 
-def _syntax_error(exc: yaml.YAMLError, file: str) -> Diagnostic:
+def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> Diagnostic:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         line, column = _pos(exc.problem_mark)
         problem = exc.problem or "invalid YAML"
-        if "'\\t'" in problem:
+        lines = text.splitlines()
+        at = lines[line - 1][column - 1 : column] if 0 < line <= len(lines) else ""
+        if at == "\t" or "'\\t'" in problem:
             problem = "a tab character; YAML indents with spaces only"
         elif exc.context:
             problem = f"{problem} ({exc.context}"
@@ -195,7 +200,7 @@ def parse_yaml(text: str, file: str) -> Source:
         builder = _Builder(source, loader)
         source.data = builder.build(node, ())
     except yaml.YAMLError as exc:
-        raise InvalidInput([_syntax_error(exc, file)]) from None
+        raise InvalidInput([_syntax_error(exc, file, text)]) from None
     finally:
         loader.dispose()
     if builder.errors:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from warroom.durations import Duration
-from warroom.specs import Instant, Name, Slug, Spec, Text
+from warroom.specs import Flag, Instant, Name, Slug, Spec, Text
 
 
 class ResponderSpec(Spec):
@@ -18,7 +18,7 @@ class ResponderSpec(Spec):
     approve_after: Duration | None = None
     reject_after: Duration | None = None
     reject_reason: str | None = None
-    silent: bool = False
+    silent: Flag = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ResponderSpec:

@@ -166,7 +166,8 @@ class _Compiler:
                     self.found.error(
                         tier_path, f"{selector!r}: a role is filled from people, not from a role"
                     )
-        if tiers_written and all(t.from_level for t in tiers):
+        mixed = len(tiers_written) != len(role.candidates)
+        if tiers_written and not mixed and all(t.from_level for t in tiers):
             self.found.error(
                 (*path, "candidates"),
                 "every tier has from_level, so nobody fills the role at the lowest level; "
@@ -177,6 +178,12 @@ class _Compiler:
             for i, value in enumerate(values):
                 if "{" in value:
                     self._template(value, allowed, (*path, key, i))
+                elif key == "speaks" and value not in self.spec.languages:
+                    self.found.error(
+                        (*path, key, i),
+                        f"{value!r} is not one of the playbook's languages "
+                        f"({', '.join(self.spec.languages)})",
+                    )
         return Role(
             id=name,
             title=role.title,
@@ -199,6 +206,11 @@ class _Compiler:
                 f"language {spec.language!r} is not one the playbook declares "
                 f"({one_of(self.spec.languages)})",
             )
+        for i, selector in enumerate(spec.people):
+            if selector.startswith("role:"):
+                self.found.error(
+                    (*path, "people", i), f"{selector!r}: list roles under `roles:`, not people"
+                )
         if not (spec.roles or spec.groups or spec.people):
             self.found.error(path, "audience has nobody in it; give roles, groups or people")
         return Audience(
@@ -284,11 +296,12 @@ class _Compiler:
     def _sms_budget(self, source: str, spec: StatementSpec, path: PathKey) -> None:
         for name in sorted(templates.variables(source) & set(self.spec.facts)):
             fact = self.spec.facts[name]
-            if fact.max_length is None and fact.default is None:
+            if fact.max_length is None:
+                assumed = len(fact.default) if fact.default else ASSUMED_FACT_LENGTH
                 self.found.warn(
                     path,
                     f"fact {name!r} has no max_length, so this SMS is sized assuming "
-                    f"{ASSUMED_FACT_LENGTH} characters; set max_length to be sure it fits",
+                    f"{assumed} characters; set max_length to be sure it fits",
                 )
         text = templates.render(source, self._sample(WORST_CHARACTER))
         count = count_segments(text)
@@ -382,7 +395,7 @@ class _Compiler:
             "to": action is not Action.SEND and bool(spec.to),
             "every": action is not Action.SEND and spec.every is not None,
             "ack_within": action is not Action.PAGE and spec.ack_within is not None,
-            "escalate": action is Action.SEND and bool(spec.escalate),
+            "escalate": action is not Action.PAGE and bool(spec.escalate),
         }
         for key, wrong in misplaced.items():
             if wrong:
@@ -393,12 +406,18 @@ class _Compiler:
             self.found.error(path, "a send step needs `to:`, the audiences in release order")
         if spec.send:
             statement = self.spec.statements.get(spec.send)
-            approved = any(s.approve == spec.send for s in self.spec.steps)
-            if statement is not None and statement.approve and not approved:
+            rank = {level.id: i for i, level in enumerate(self.spec.levels)}
+            here = rank.get(spec.from_level or "", -1)
+            approvers = [s for s in self.spec.steps if s.approve == spec.send]
+            reachable = [s for s in approvers if rank.get(s.from_level or "", -1) <= here]
+            if statement is not None and statement.approve and not reachable:
+                where = (
+                    f"only from level {approvers[0].from_level!r}" if approvers else "in no step"
+                )
                 self.found.error(
                     (*path, "send"),
                     f"statement {spec.send!r} needs approval by "
-                    f"{', '.join(statement.approve)}, but no step approves it",
+                    f"{', '.join(statement.approve)}, but it is approved {where}",
                 )
 
     def _escalation(self, step_path: PathKey, index: int) -> Escalation:
@@ -451,7 +470,8 @@ class _Compiler:
                 return
             state[sid] = 1
             for dep in steps[sid].after:
-                visit(dep, [*trail, sid])
+                if dep != sid:  # waiting for itself is reported on its own
+                    visit(dep, [*trail, sid])
             state[sid] = 2
 
         for sid in steps:

@@ -8,6 +8,7 @@ from pydantic import Discriminator, Field, PositiveInt, Tag
 
 from warroom.durations import Duration
 from warroom.specs import (
+    Flag,
     Lang,
     Name,
     OneOrMany,
@@ -30,7 +31,7 @@ class LevelSpec(Spec):
 
 
 class FactSpec(Spec):
-    required: bool = False
+    required: Flag = False
     max_length: PositiveInt | None = None
     default: Text | None = None
     kind: FactKind = "text"

@@ -42,6 +42,9 @@ class ContactCard:
     phone: str = ""
     email: str = ""
 
+    def __str__(self) -> str:
+        return self.name  # `{{ spokesperson }}` reads as the name, not a Python repr
+
 
 @dataclass(frozen=True)
 class IncidentCard:
@@ -101,10 +104,11 @@ def _compile(source: str) -> Any:
     return _ENV.from_string(source)
 
 
-def variables(source: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def variables(source: str) -> frozenset[str]:
     """The top-level names a template reads; raises `TemplateProblem` on a syntax error."""
     try:
-        return set(meta.find_undeclared_variables(_ENV.parse(source)))
+        return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f" on its line {line}" if line and "\n" in source.strip() else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 from warroom.errors import Diagnostic, InvalidInput
 from warroom.roster.model import Away, Contact, Override, Person, Roster, Rota
 from warroom.roster.schema import ContactSpec, CsvGroupSpec, PersonSpec, RosterSpec
-from warroom.specs import Findings, validate_source
+from warroom.specs import Findings, can_text, validate_source
 from warroom.yamlsource import Source, load_yaml, read_text
 
 CSV_COLUMNS = ("name", "email", "phone", "language", "outlet")
@@ -23,8 +24,22 @@ def load_roster(path: Path, *, display: str | None = None) -> tuple[Roster, list
     return compile_roster(load_yaml(path, display=display), path.parent)
 
 
-def compile_roster(source: Source, folder: Path) -> tuple[Roster, list[Diagnostic]]:
-    """Check a parsed roster; CSV group files are read relative to `folder`."""
+CsvReader = Callable[[str], str]
+"""Given a group's `csv:` name, its text. Activation records what it read into the snapshot."""
+
+
+def folder_reader(folder: Path, shown_folder: Path) -> CsvReader:
+    def read(name: str) -> str:
+        return read_text(folder / name, display=str(shown_folder / name), limit=MAX_CSV_BYTES)
+
+    return read
+
+
+def compile_roster(
+    source: Source, folder: Path, read: CsvReader | None = None
+) -> tuple[Roster, list[Diagnostic]]:
+    """Check a parsed roster; CSV group files are read relative to `folder` unless `read`."""
+    read = read or folder_reader(folder, Path(source.file).parent)
     spec = validate_source(RosterSpec, source)
     found = Findings(source)
     people: dict[str, Person] = {}
@@ -37,10 +52,9 @@ def compile_roster(source: Source, folder: Path) -> tuple[Roster, list[Diagnosti
     groups: dict[str, tuple[Contact, ...]] = {}
     for gid, group in spec.groups.items():
         if isinstance(group, CsvGroupSpec):
-            csv_path = folder / group.csv
             shown = str(Path(source.file).parent / group.csv)
             try:
-                groups[gid] = _csv_group(csv_path, shown)
+                groups[gid] = _csv_group(read(group.csv), shown)
             except InvalidInput as exc:
                 found.items.extend(exc.diagnostics)
             continue
@@ -70,7 +84,8 @@ def compile_roster(source: Source, folder: Path) -> tuple[Roster, list[Diagnosti
 
 
 def _contact(spec: ContactSpec) -> Contact:
-    return Contact(spec.name, spec.phone, spec.email, spec.language, spec.outlet)
+    textable = spec.phone is not None and can_text(spec.phone)
+    return Contact(spec.name, spec.phone, spec.email, spec.language, spec.outlet, None, textable)
 
 
 def _person(spec: PersonSpec) -> Person:
@@ -94,12 +109,12 @@ def _person(spec: PersonSpec) -> Person:
         away=tuple(
             Away(moment(a.start, end=False), moment(a.end, end=True), a.note) for a in spec.away
         ),
+        textable=spec.phone is not None and can_text(spec.phone),
     )
 
 
-def _csv_group(path: Path, shown: str) -> tuple[Contact, ...]:
+def _csv_group(text: str, shown: str) -> tuple[Contact, ...]:
     """Contacts from a CSV with a header row; each bad cell is reported at its line and column."""
-    text = read_text(path, display=shown, limit=MAX_CSV_BYTES)
     reader = csv.reader(io.StringIO(text))
     header = [h.strip().lower() for h in next(reader, [])]
     problems: list[Diagnostic] = []

@@ -32,16 +32,18 @@ class Person:
     tags: tuple[str, ...] = ()
     timezone: str = "UTC"
     away: tuple[Away, ...] = ()
+    textable: bool = True
+    """False for a landline: the phone is kept (for calls) but gets no SMS."""
 
     def away_at(self, at: datetime) -> Away | None:
         return next((a for a in self.away if a.start <= at < a.end), None)
 
     def channels(self) -> tuple[str, ...]:
-        return tuple(c for c, v in (("sms", self.phone), ("email", self.email)) if v)
+        return self.contact().channels()
 
     def contact(self) -> Contact:
         language = self.languages[0] if self.languages else None
-        return Contact(self.name, self.phone, self.email, language, "", self.id)
+        return Contact(self.name, self.phone, self.email, language, "", self.id, self.textable)
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,11 @@ class Contact:
     language: str | None = None
     outlet: str = ""
     person_id: str | None = None
+    textable: bool = True
 
     def channels(self) -> tuple[str, ...]:
-        return tuple(c for c, v in (("sms", self.phone), ("email", self.email)) if v)
+        sms = self.phone if self.textable else None
+        return tuple(c for c, v in (("sms", sms), ("email", self.email)) if v)
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,6 @@ class Rota:
         else:
             elapsed = at - self.handoff
         return self.members[(elapsed // self.every) % len(self.members)]
-
-    def next_handoff(self, at: datetime) -> datetime:
-        shifts = (at - self.handoff) // self.every + 1
-        return self.handoff + shifts * self.every
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import Discriminator, Field, Tag, model_validator
@@ -28,13 +28,17 @@ class AwaySpec(Spec):
 
     @model_validator(mode="after")
     def _ordered(self) -> AwaySpec:
-        if _sort_key(self.end) < _sort_key(self.start):
+        start, end = _sort_key(self.start), _sort_key(self.end)
+        if end[0] < start[0] or (end[1] and start[1] and end[1] < start[1]):
             raise ValueError("`to` is before `from`")
         return self
 
 
-def _sort_key(value: date | datetime) -> str:
-    return value.isoformat()[:10] if not isinstance(value, datetime) else value.isoformat()
+def _sort_key(value: date | datetime) -> tuple[date, datetime | None]:
+    """Compare dates by day; exact moments by the instant (offsets differ), day first."""
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC).date(), value)
+    return (value, None)
 
 
 class PersonSpec(Spec):
