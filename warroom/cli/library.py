@@ -1,111 +1,32 @@
-"""The `warroom` command line. Thin: parse options, call the library, print with rich.
-
-User mistakes come out as one readable message and a non-zero exit, never a traceback:
-`error_boundary` turns every `WarroomError` into that.
-"""
+"""Library commands: `validate`, `list`, `show`."""
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from warroom.brief import Brief, describe_action, describe_rung, make_brief, mermaid
-from warroom.durations import format_duration
-from warroom.errors import InvalidInput, Severity, UsageError, WarroomError
-from warroom.library import Library, default_library, default_roster, load_library
-
-app = typer.Typer(
-    name="warroom",
-    help="Crisis communication playbooks: validate, brief, and (soon) run them.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from warroom.cli import (
+    LibraryOption,
+    RosterOption,
+    app,
+    err,
+    error_boundary,
+    open_library,
+    out,
+    parse_facts,
+    parse_time,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def error_boundary(command: F) -> F:
-    """Print a user's mistake as `warroom: ...` and exit 1 (bad files) or 2 (bad arguments)."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except InvalidInput as exc:
-            for diagnostic in exc.diagnostics:
-                err.print(escape(str(diagnostic)))
-            raise typer.Exit(1) from None
-        except WarroomError as exc:
-            err.print(f"warroom: {escape(str(exc))}")
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-LibraryOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--library",
-        envvar="WARROOM_LIBRARY",
-        help="Folder of playbooks [default: ./playbooks].",
-        show_default=False,
-    ),
-]
-RosterOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--roster",
-        envvar="WARROOM_ROSTER",
-        help="Roster file [default: LIBRARY/roster.yaml].",
-        show_default=False,
-    ),
-]
-
-
-def _open_library(library: Path | None, roster: Path | None) -> Library:
-    folder = library or default_library()
-    if not folder.is_dir():
-        raise UsageError(
-            f"library folder {str(folder)!r} not found; run from the project folder, "
-            "or give --library / set WARROOM_LIBRARY"
-        )
-    roster_path = roster or default_roster(folder)
-    return load_library([folder], roster_path if roster_path.exists() else None)
-
-
-def parse_time(value: str, option: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{option} {value!r} is not a time (expected ISO 8601, e.g. 2026-11-23T09:00+01:00)"
-        ) from None
-    if moment.tzinfo is None:
-        raise UsageError(f"{option} {value!r} needs a UTC offset, e.g. 2026-11-23T09:00+01:00")
-    return moment
-
-
-def parse_facts(values: list[str]) -> dict[str, str]:
-    facts = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--fact {item!r} must be NAME=VALUE, e.g. company='Acme Polska'")
-        facts[name.strip()] = value
-    return facts
+from warroom.durations import format_duration
+from warroom.errors import Severity, UsageError
+from warroom.library import default_library, default_roster, load_library
 
 
 @app.command()
@@ -158,7 +79,7 @@ def validate(
 @error_boundary
 def list_playbooks(library: LibraryOption = None, roster: RosterOption = None) -> None:
     """The playbooks in the library: id, title, levels, steps."""
-    lib = _open_library(library, roster)
+    lib = open_library(library, roster)
     table = Table("id", "title", "levels", "steps", box=None, pad_edge=False)
     for playbook, _source in sorted(lib.playbooks.values(), key=lambda p: p[0].id):
         levels = " < ".join(level.id for level in playbook.levels)
@@ -184,7 +105,7 @@ def show(
     roster: RosterOption = None,
 ) -> None:
     """A one-screen brief: who would be assigned now, who hears what, steps and escalations."""
-    lib = _open_library(library, roster)
+    lib = open_library(library, roster)
     book = lib.playbook(playbook)
     if diagram:
         out.print(mermaid(book), markup=False, end="")
@@ -239,11 +160,3 @@ def _print_brief(brief: Brief) -> None:
             "\n".join(describe_rung(r) for r in step.escalations) or "-",
         )
     out.print(steps)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

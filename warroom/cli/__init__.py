@@ -1,0 +1,159 @@
+"""The `warroom` command line. Thin: parse options, call the library or the runtime, print.
+
+User mistakes come out as one readable message and a non-zero exit, never a traceback:
+`error_boundary` turns every `WarroomError` into that (1: a file is invalid, 2: a command or
+value is wrong, 3: the database cannot be used).
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from warroom.errors import InvalidInput, StoreError, UsageError, WarroomError
+from warroom.library import Library, default_library, default_roster, load_library
+
+app = typer.Typer(
+    name="warroom",
+    help="Crisis communication playbooks: validate and brief them, run incidents from them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DB_ENV = "WARROOM_DB"
+CLOCK_ENV = "WARROOM_CLOCK"
+DEFAULT_DB = Path("warroom.db")
+
+
+def error_boundary(command: F) -> F:
+    """Print a user's mistake as `warroom: ...` and exit non-zero, writing nothing."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InvalidInput as exc:
+            for diagnostic in exc.diagnostics:
+                err.print(escape(str(diagnostic)))
+            raise typer.Exit(1) from None
+        except StoreError as exc:
+            err.print(f"warroom: {escape(str(exc))}")
+            raise typer.Exit(3) from None
+        except WarroomError as exc:
+            err.print(f"warroom: {escape(str(exc))}")
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--library",
+        envvar="WARROOM_LIBRARY",
+        help="Folder of playbooks [default: ./playbooks].",
+        show_default=False,
+    ),
+]
+RosterOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--roster",
+        envvar="WARROOM_ROSTER",
+        help="Roster file [default: LIBRARY/roster.yaml].",
+        show_default=False,
+    ),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", envvar=DB_ENV, help="Incident database [default: ./warroom.db].", show_default=False
+    ),
+]
+
+
+def open_library(library: Path | None, roster: Path | None) -> Library:
+    folder = library or default_library()
+    if not folder.is_dir():
+        raise UsageError(
+            f"library folder {str(folder)!r} not found; run from the project folder, "
+            "or give --library / set WARROOM_LIBRARY"
+        )
+    roster_path = roster or default_roster(folder)
+    return load_library([folder], roster_path if roster_path.exists() else None)
+
+
+def parse_time(value: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a time (expected ISO 8601, e.g. 2026-11-23T09:00+01:00)"
+        ) from None
+    if moment.tzinfo is None:
+        raise UsageError(f"{option} {value!r} needs a UTC offset, e.g. 2026-11-23T09:00+01:00")
+    return moment
+
+
+def parse_facts(values: list[str], option: str = "--fact") -> dict[str, str]:
+    facts = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{option} {item!r} must be NAME=VALUE, e.g. company='Acme Polska'")
+        facts[name.strip()] = value
+    return facts
+
+
+def actor(given: str | None) -> str:
+    """Who is acting, for the timeline: `--as`, else the login name."""
+    if given:
+        return given
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@contextmanager
+def opened_runtime(db: Path | None, **channels: Any) -> Iterator[Any]:
+    """A runtime on the incident database, on the system clock or on `WARROOM_CLOCK`.
+
+    `WARROOM_CLOCK=2026-11-23T09:30+01:00` runs a command as if it were that moment: for
+    drills and tests on a frozen clock, never for a live incident.
+    """
+    from warroom.runtime.clock import SystemClock, VirtualClock
+    from warroom.runtime.runtime import Runtime
+    from warroom.store.sqlite import Store
+
+    frozen = os.environ.get(CLOCK_ENV)
+    clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
+    store = Store.open(db or Path(os.environ.get(DB_ENV) or DEFAULT_DB))
+    try:
+        yield Runtime(store, clock, channels)
+    finally:
+        store.close()
+
+
+def main() -> None:
+    app()
+
+
+from warroom.cli import incident, library  # noqa: E402  (registers the commands)
+
+__all__ = ["app", "incident", "library", "main"]

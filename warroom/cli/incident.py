@@ -1,0 +1,510 @@
+"""On-call commands: activate and steer an incident, see its status and timeline, run the worker.
+
+Each command is one event submitted to the runtime; a command the engine refuses writes
+nothing. With one incident open, commands default to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from warroom.cli import (
+    DbOption,
+    LibraryOption,
+    RosterOption,
+    actor,
+    app,
+    err,
+    error_boundary,
+    open_library,
+    opened_runtime,
+    out,
+    parse_facts,
+)
+from warroom.durations import format_duration
+from warroom.engine import events as ev
+from warroom.engine.effects import SendMessage
+from warroom.engine.lifecycles import STEP_FINISHED
+from warroom.engine.render import statement_audiences
+from warroom.engine.state import Incident
+from warroom.errors import UsageError
+from warroom.library import default_library, default_roster
+from warroom.runtime.runtime import Runtime
+from warroom.runtime.snapshot import Snapshot
+
+IncidentOption = Annotated[
+    str | None,
+    typer.Option("--incident", "-i", help="Incident id [default: the one open incident]."),
+]
+AsOption = Annotated[
+    str | None, typer.Option("--as", help="Who is acting (a person id from the roster).")
+]
+FAULT_ENV = "WARROOM_FAULT"
+
+
+def _submit(db: Path | None, incident: str | None, event: ev.Event) -> None:
+    with opened_runtime(db) as runtime:
+        incident_id = incident or runtime.open_incident()
+        outcome = runtime.submit(incident_id, event)
+        zone = runtime.incident(incident_id).playbook.timezone
+        stamp = runtime.clock.now().astimezone(ZoneInfo(zone))
+    for note in outcome.notes:
+        out.print(f"{stamp:%H:%M}  {escape(note)}")
+    if outcome.effects:
+        out.print(f"[dim]{outcome.effects} effects queued; `warroom run` sends them[/dim]")
+
+
+def _require(value: str | None, option: str, command: str) -> str:
+    if not value:
+        raise UsageError(f"`warroom {command}` needs {option} PERSON (who is acting)")
+    return value
+
+
+@app.command()
+@error_boundary
+def activate(
+    playbook: Annotated[str, typer.Argument(help="Playbook id, e.g. data-breach.")],
+    level: Annotated[str | None, typer.Option(help="Level [default: the playbook's].")] = None,
+    fact: Annotated[list[str] | None, typer.Option(help="NAME=VALUE, repeatable.")] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show who would be paged and every text; write nothing."),
+    ] = False,
+    who: AsOption = None,
+    library: LibraryOption = None,
+    roster: RosterOption = None,
+    db: DbOption = None,
+) -> None:
+    """Start an incident from a playbook: assign roles, page the first steps."""
+    lib = open_library(library, roster)
+    book = lib.playbook(playbook)
+    roster_path = roster or default_roster(library or default_library())
+    snapshot = Snapshot.capture(Path(lib.playbooks[playbook][1].file), roster_path)
+    facts = parse_facts(fact or [])
+    chosen = level or book.default_level
+    if dry_run:
+        with opened_runtime(db) as runtime:
+            incident, decision = runtime.preview(snapshot, chosen, facts, actor(who))
+        _print_dry_run(
+            incident, decision.notes, [e for e in decision.effects if isinstance(e, SendMessage)]
+        )
+        return
+    with opened_runtime(db) as runtime:
+        outcome = runtime.activate(snapshot, level=chosen, facts=facts, by=actor(who))
+    out.print(f"[bold]{outcome.incident}[/bold] activated")
+    for note in outcome.notes:
+        out.print(f"  {escape(note)}")
+    out.print("[dim]pages are queued; `warroom run` sends them[/dim]")
+
+
+def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMessage]) -> None:
+    out.print("[bold]Dry run: nothing is written or sent.[/bold]")
+    for note in notes:
+        out.print(f"  {escape(note)}")
+    out.print(f"\n[bold]{len(messages)} messages would go out now:[/bold]")
+    for message in messages:
+        out.print(f"--> {message.channel} to {escape(message.recipient)} <{message.address}>")
+        out.print("    " + escape(message.text).replace("\n", "\n    "))
+    from warroom.engine.render import draft_statement
+
+    started = incident.started_at
+    assert started is not None
+    for statement_id, statement in incident.playbook.statements.items():
+        if not statement_audiences(incident, statement_id):
+            continue
+        out.print(f"\n[bold]{escape(statement.title)}[/bold] as it would read now:")
+        for (audience, language), text in draft_statement(
+            incident, statement_id, 1, False, started
+        ).items():
+            out.print(f"  [{audience}, {language}] {escape(text.subject)}")
+            out.print("    " + escape(text.text).replace("\n", "\n    "))
+            if text.sms != text.text:
+                out.print("    SMS: " + escape(text.sms))
+
+
+@app.command()
+@error_boundary
+def ack(
+    who: AsOption = None,
+    step: Annotated[str | None, typer.Option(help="Which page, if several are open.")] = None,
+    code: Annotated[str | None, typer.Option(help="The code from the page.")] = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Acknowledge a page: you have it, paging you stops."""
+    person = _require(who, "--as", "ack")
+    _submit(db, incident, ev.Acknowledged(person=person, step=step, code=code, by=person))
+
+
+@app.command()
+@error_boundary
+def approve(
+    statement: Annotated[str, typer.Argument(help="Statement id, e.g. holding.")],
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Approve the current version of a statement."""
+    person = _require(who, "--as", "approve")
+    _submit(db, incident, ev.Approved(statement=statement, person=person, by=person))
+
+
+@app.command()
+@error_boundary
+def reject(
+    statement: Annotated[str, typer.Argument(help="Statement id.")],
+    reason: Annotated[str, typer.Option(help="Why; it goes to the statement's owner.")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Reject the current version of a statement, with the reason."""
+    person = _require(who, "--as", "reject")
+    event = ev.Rejected(statement=statement, person=person, reason=reason, by=person)
+    _submit(db, incident, event)
+
+
+@app.command()
+@error_boundary
+def escalate(
+    step: Annotated[str | None, typer.Option(help="Step to escalate [default: the first].")] = None,
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Climb the escalation ladder now instead of waiting for it."""
+    _submit(db, incident, ev.EscalationRequested(step=step, by=actor(who)))
+
+
+@app.command("raise")
+@error_boundary
+def raise_level(
+    level: Annotated[str, typer.Argument(help="The new, higher level.")],
+    reason: Annotated[str, typer.Option(help="Why, for the timeline.")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Raise the level: the steps of the new level start."""
+    _submit(db, incident, ev.LevelRaised(level=level, reason=reason, by=actor(who)))
+
+
+@app.command("lower")
+@error_boundary
+def lower_level(
+    level: Annotated[str, typer.Argument(help="The new, lower level.")],
+    reason: Annotated[str, typer.Option(help="Why, for the timeline.")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Lower the level. Nothing already sent is withdrawn."""
+    _submit(db, incident, ev.LevelLowered(level=level, reason=reason, by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def assign(
+    role: Annotated[str, typer.Argument(help="Role, e.g. spokesperson.")],
+    person: Annotated[str, typer.Argument(help="Person id from the roster.")],
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Give a role to someone else; they are paged where the role is being paged."""
+    _submit(db, incident, ev.Reassigned(role=role, person=person, by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def fact(
+    values: Annotated[list[str], typer.Argument(help="NAME=VALUE ... (changed together).")],
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Change facts; statements not yet released are redrafted and re-approved."""
+    _submit(db, incident, ev.FactUpdated(facts=parse_facts(values, "fact"), by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def inquiry(
+    outlet: Annotated[str, typer.Option(help="Newspaper, broadcaster, ...")] = "",
+    question: Annotated[str, typer.Option(help="What they asked.")] = "",
+    journalist: Annotated[str, typer.Option(help="Who asked.")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Log a journalist's question for the media desk."""
+    event = ev.MediaInquiryLogged(
+        outlet=outlet, question=question, journalist=journalist, by=actor(who)
+    )
+    _submit(db, incident, event)
+
+
+@app.command()
+@error_boundary
+def note(
+    text: Annotated[str, typer.Argument(help="What to record.")],
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Add a note to the timeline."""
+    _submit(db, incident, ev.NoteAdded(text=text, by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def correct(
+    statement: Annotated[str, typer.Argument(help="Statement id.")],
+    reason: Annotated[str, typer.Option(help="What was wrong.")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Issue a corrected version to everyone who received the statement."""
+    if not reason:
+        raise UsageError("`warroom correct` needs --reason (what was wrong)")
+    _submit(db, incident, ev.CorrectionIssued(statement=statement, reason=reason, by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def resolve(
+    summary: Annotated[str, typer.Option(help="How it ended.")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Resolve the incident: paging and recurring updates stop."""
+    _submit(db, incident, ev.Resolved(summary=summary, by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def close(
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Close a resolved incident."""
+    _submit(db, incident, ev.Closed(by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def cancel(
+    reason: Annotated[str, typer.Option(help="Why (a false alarm, a drill, ...).")] = "",
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Cancel an incident started by mistake."""
+    _submit(db, incident, ev.Cancelled(reason=reason, by=actor(who)))
+
+
+@app.command()
+@error_boundary
+def incidents(db: DbOption = None) -> None:
+    """Incidents in the database, newest last."""
+    with opened_runtime(db) as runtime:
+        rows = runtime.store.incidents()
+    table = Table("id", "playbook", "state", "level", "opened", box=None, pad_edge=False)
+    for row in rows:
+        kind = " (exercise)" if row.exercise else ""
+        table.add_row(
+            row.id, row.playbook + kind, row.state, row.level, f"{row.opened_at:%Y-%m-%d %H:%M}Z"
+        )
+    out.print(table)
+
+
+@app.command()
+@error_boundary
+def status(
+    incident: Annotated[
+        str | None, typer.Argument(help="Incident id [default: the open one].")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Level, who holds each role, each step with its SLA, pending approvals, last events."""
+    with opened_runtime(db) as runtime:
+        incident_id = incident or runtime.open_incident()
+        state = runtime.incident(incident_id)
+        now = runtime.clock.now()
+        outbox = runtime.store.outbox(incident_id)
+        recent = [e for e in runtime.store.events(incident_id) if e.notes][-8:]
+    _print_status(state, now, outbox, recent)
+
+
+def _name(state: Incident, person: str | None) -> str:
+    found = state.roster.people.get(person or "")
+    return found.name if found else "nobody"
+
+
+def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: list[Any]) -> None:
+    book = state.playbook
+    zone = ZoneInfo(book.timezone)
+    started = state.started_at or now
+    kind = " [yellow]EXERCISE[/yellow]" if state.exercise else ""
+    out.print(
+        f"[bold]{state.id}[/bold]{kind}  {escape(book.title)}  level [bold]{state.level}[/bold]"
+        f"  {state.state}  started {started.astimezone(zone):%Y-%m-%d %H:%M %Z} "
+        f"({format_duration(now - started)} ago)"
+    )
+    roles = Table("role", "person", "acknowledged", title="Roles", title_justify="left")
+    for role_id, role in state.roles.items():
+        person = state.roster.people.get(role.person or "")
+        acked = f"{role.acked_at.astimezone(zone):%H:%M}" if role.acked_at else "-"
+        roles.add_row(
+            book.roles[role_id].title, escape(person.name) if person else "[red]nobody[/red]", acked
+        )
+    out.print(roles)
+    steps = Table("step", "state", "SLA", title="Steps", title_justify="left")
+    for step in book.steps:
+        st = state.steps[step.id]
+        if st.state == "dormant":
+            continue
+        sla = "-"
+        if step.due is not None:
+            deadline = started + step.due
+            if st.due_outcome:
+                sla = st.due_outcome
+            elif st.state not in STEP_FINISHED:
+                left = deadline - now
+                sla = (
+                    f"due in {format_duration(left)}"
+                    if left.total_seconds() > 0
+                    else "[red]overdue[/red]"
+                )
+        steps.add_row(escape(step.title), st.state.replace("_", " "), sla)
+    out.print(steps)
+    for statement_id, statement in state.statements.items():
+        draft = statement.draft
+        spec = book.statements[statement_id]
+        if (
+            draft is None
+            or not draft.requested
+            or draft.version in {r.version for r in statement.releases}
+        ):
+            continue
+        waiting = [
+            f"{r} ({escape(_name(state, state.holder(r)))})"
+            for r in spec.approvers
+            if r not in draft.approvals
+        ]
+        if waiting:
+            what = f"{escape(spec.title)} v{draft.version}"
+            out.print(f"[bold]Approval pending[/bold]: {what} waits for {', '.join(waiting)}")
+    counts: dict[str, int] = {}
+    for row in outbox:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    if counts:
+        out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if state.inquiries:
+        out.print(f"Media inquiries: {len(state.inquiries)} logged")
+    out.print("[bold]Last events[/bold]")
+    for stored in recent:
+        for text in stored.notes:
+            out.print(f"  {stored.at.astimezone(zone):%H:%M}  {escape(text)}")
+
+
+@app.command()
+@error_boundary
+def timeline(
+    incident: Annotated[
+        str | None, typer.Argument(help="Incident id [default: the open one].")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    db: DbOption = None,
+) -> None:
+    """The whole story of an incident, from its event log alone."""
+    if output not in ("text", "json"):
+        raise UsageError(f"--format {output!r} is not one of: text, json")
+    with opened_runtime(db) as runtime:
+        incident_id = incident or runtime.open_incident()
+        row = runtime.store.incident(incident_id)
+        stored = runtime.store.events(incident_id)
+        zone = ZoneInfo(Snapshot.from_json(row.snapshot).compile()[0].timezone)
+    if output == "json":
+        entries = [
+            {"n": s.n, "at": s.at.isoformat(), "event": s.event.to_json(), "notes": list(s.notes)}
+            for s in stored
+        ]
+        out.print_json(
+            json.dumps({"incident": incident_id, "timeline": entries}, ensure_ascii=False)
+        )
+        return
+    out.print(f"[bold]{incident_id}[/bold]  {escape(row.title)}")
+    for s in stored:
+        who = f" ({escape(s.event.by)})" if s.event.by else ""
+        out.print(
+            f"[dim]#{s.n} {s.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {s.event.kind}{who}[/dim]"
+        )
+        for text in s.notes:
+            out.print(f"    {escape(text)}")
+
+
+@app.command()
+@error_boundary
+def run(
+    until_idle: Annotated[
+        bool, typer.Option("--until-idle", help="Exit when nothing is due, instead of waiting.")
+    ] = False,
+    transcript: Annotated[
+        Path | None, typer.Option(help="Also write every message to this JSON-lines file.")
+    ] = None,
+    poll: Annotated[float, typer.Option(help="Seconds between checks.")] = 1.0,
+    db: DbOption = None,
+) -> None:
+    """The worker: fires due timers and sends queued messages until SIGINT or SIGTERM."""
+    from warroom.channels import Channel
+    from warroom.channels.console import ConsoleChannel, TranscriptChannel
+
+    channels: dict[str, Channel]
+    if transcript is not None:
+        channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
+    else:
+        channels = {k: ConsoleChannel(k, out.file) for k in ("sms", "email")}
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with opened_runtime(db, **channels) as runtime:
+        recovered = runtime.recover()
+        if recovered:
+            err.print(f"requeued {recovered} messages a stopped worker left unsent")
+        while not stop.is_set():
+            done = _work_once(runtime)
+            if until_idle and not done:
+                break
+            if not done:
+                stop.wait(poll)
+    for channel in channels.values():
+        channel.close()
+
+
+def _work_once(runtime: Runtime) -> int:
+    """One pass: timers, then the outbox. `WARROOM_FAULT=kill-before-dispatch` makes the
+    worker SIGKILL itself between the two, for the crash-recovery test."""
+    fired = runtime.fire_due_timers()
+    if os.environ.get(FAULT_ENV) == "kill-before-dispatch" and runtime.store.outbox():
+        os.kill(os.getpid(), signal.SIGKILL)
+    return fired + runtime.dispatch()

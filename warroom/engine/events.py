@@ -1,0 +1,163 @@
+"""What can happen to an incident: the inputs of `decide`, and the event log's vocabulary.
+
+Every input, whether typed at the CLI, sent by a webhook, replied by SMS or fired by a timer,
+becomes one of these, is appended to the log, and is folded into state. They are plain JSON
+so that the log is readable by people and by other tools, and replays forever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from warroom.errors import StoreError
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = ""
+    by: str = ""
+    """Who caused it: a person id, `cli`, `sms:+48...`, `webhook:alertmanager`, `timer`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            EVENT_TYPES[cls.kind] = cls
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    values = dict(data)
+    kind = values.pop("kind", None)
+    try:
+        return EVENT_TYPES[str(kind)](**values)
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"event log holds an event warroom cannot read: {data!r}") from exc
+
+
+@dataclass(frozen=True, kw_only=True)
+class Activated(Event):
+    kind: ClassVar[str] = "activated"
+    level: str
+    facts: dict[str, str] = field(default_factory=dict)
+    exercise: bool = False
+    participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acknowledged(Event):
+    kind: ClassVar[str] = "acknowledged"
+    person: str
+    step: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approved(Event):
+    kind: ClassVar[str] = "approved"
+    statement: str
+    person: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rejected(Event):
+    kind: ClassVar[str] = "rejected"
+    statement: str
+    person: str
+    reason: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerFired(Event):
+    kind: ClassVar[str] = "timer-fired"
+    timer: str
+    token: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LevelRaised(Event):
+    kind: ClassVar[str] = "level-raised"
+    level: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LevelLowered(Event):
+    kind: ClassVar[str] = "level-lowered"
+    level: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactUpdated(Event):
+    """One or more facts at once: an English and a Polish wording change together, so the
+    statements are redrafted once, not half-translated in between."""
+
+    kind: ClassVar[str] = "fact-updated"
+    facts: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryReported(Event):
+    kind: ClassVar[str] = "delivery-reported"
+    message: str
+    status: str  # sent | delivered | failed | undeliverable
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reassigned(Event):
+    kind: ClassVar[str] = "reassigned"
+    role: str
+    person: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EscalationRequested(Event):
+    kind: ClassVar[str] = "escalation-requested"
+    step: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded(Event):
+    kind: ClassVar[str] = "note"
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MediaInquiryLogged(Event):
+    kind: ClassVar[str] = "media-inquiry"
+    outlet: str
+    question: str
+    journalist: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorrectionIssued(Event):
+    kind: ClassVar[str] = "correction"
+    statement: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resolved(Event):
+    kind: ClassVar[str] = "resolved"
+    summary: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Closed(Event):
+    kind: ClassVar[str] = "closed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cancelled(Event):
+    kind: ClassVar[str] = "cancelled"
+    reason: str

@@ -1,0 +1,127 @@
+"""Texts the engine sends: statements rendered from the playbook, and its own pages.
+
+A draft is rendered for every audience and language at once and frozen: approvers approve
+those exact texts, and the release sends them, even if a fact changes in between (a change
+makes a new version, which needs approval again).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from warroom.engine.state import Draft, Incident, RenderedText
+from warroom.playbook import templates
+from warroom.playbook.model import Action, Step
+
+DEFAULT_UPDATE_INTERVAL = timedelta(hours=1)
+
+PAGE_TEXT = {
+    "en": (
+        "[warroom] {title} ({level}), incident {incident}: you are {role} for "
+        "'{step}'. Reply ACK {code} to acknowledge."
+    ),
+    "pl": (
+        "[warroom] {title} ({level}), incydent {incident}: pełnisz rolę {role} w kroku "
+        "'{step}'. Odpowiedz ACK {code}, aby potwierdzić."
+    ),
+}
+
+
+def next_update_at(incident: Incident, now: datetime) -> datetime:
+    """When the next update is due: the playbook's update cadence from now, else one hour."""
+    cadence = [s.every for s in incident.playbook.steps if s.every is not None]
+    return now + (min(cadence) if cadence else DEFAULT_UPDATE_INTERVAL)
+
+
+def context(
+    incident: Incident,
+    language: str,
+    audience: str,
+    now: datetime,
+    version: int,
+    correction: bool,
+) -> dict[str, object]:
+    book = incident.playbook
+    facts = dict.fromkeys(book.facts, "")
+    facts.update(incident.facts)
+    values: dict[str, object] = dict(facts)
+    for role_id, role in book.roles.items():
+        holder = incident.roster.people.get(incident.holder(role_id) or "")
+        values[role_id] = templates.ContactCard(
+            name=holder.name if holder else "",
+            title=role.title,
+            phone=(holder.phone or "") if holder else "",
+            email=(holder.email or "") if holder else "",
+        )
+    started = incident.started_at or now
+    values.update(
+        incident=templates.IncidentCard(incident.id, book.title, started),
+        playbook=templates.PlaybookCard(book.id, book.title, book.version),
+        level=incident.level,
+        level_title=book.level(incident.level).title,
+        language=language,
+        audience=book.audiences[audience].title if audience in book.audiences else audience,
+        now=now,
+        next_update_at=next_update_at(incident, now),
+        statement=templates.StatementCard(version, correction),
+        timezone=book.timezone,
+    )
+    return values
+
+
+def statement_audiences(incident: Incident, statement_id: str) -> list[str]:
+    steps = incident.playbook.steps
+    return list(
+        dict.fromkeys(
+            a
+            for s in steps
+            if s.action is Action.SEND and s.statement == statement_id
+            for a in s.to
+        )
+    )
+
+
+def draft_statement(
+    incident: Incident, statement_id: str, version: int, correction: bool, now: datetime
+) -> dict[tuple[str, str], RenderedText]:
+    spec = incident.playbook.statements[statement_id]
+    texts: dict[tuple[str, str], RenderedText] = {}
+    for audience in statement_audiences(incident, statement_id):
+        for language in incident.playbook.languages:
+            values = context(incident, language, audience, now, version, correction)
+            subject = spec.subject.get(language)
+            texts[(audience, language)] = RenderedText(
+                subject=templates.render(subject, values) if subject else spec.title,
+                text=templates.render(spec.text[language], values),
+                sms=templates.render(spec.sms_text(language), values),
+            )
+    return texts
+
+
+def page_text(incident: Incident, step: Step, role: str, code: str, language: str) -> str:
+    template = PAGE_TEXT.get(language, PAGE_TEXT["en"])
+    return template.format(
+        title=incident.playbook.title,
+        level=incident.level,
+        incident=incident.id,
+        role=role,
+        step=step.title,
+        code=code,
+    )
+
+
+def approval_text(
+    incident: Incident, statement_id: str, draft: Draft, code: str, channel: str
+) -> str:
+    """An SMS asks for a yes or no; an e-mail carries every rendering to be approved."""
+    spec = incident.playbook.statements[statement_id]
+    head = (
+        f"[warroom] {incident.playbook.title}, incident {incident.id}: approve "
+        f"{spec.title} v{draft.version}? Reply APPROVE {code} or REJECT {code} <reason>."
+    )
+    if channel == "sms":
+        return head
+    parts = [head, ""]
+    for (audience, language), rendered in draft.texts.items():
+        parts += [f"--- {audience} ({language}) ---", rendered.subject, "", rendered.text, ""]
+    return "\n".join(parts).rstrip()

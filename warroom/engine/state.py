@@ -1,0 +1,145 @@
+"""An incident as the engine sees it: a fold over its events, rebuilt the same way every time.
+
+Plain mutable data: `decide` updates it in place (copying a whole incident per event would
+cost more than the decision). The lifecycles in `lifecycles.py` move the `state` fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from warroom.playbook.model import Playbook
+from warroom.roster.model import Roster
+
+
+@dataclass
+class RoleState:
+    role: str
+    person: str | None
+    tried: list[str] = field(default_factory=list)
+    acked_at: datetime | None = None
+
+
+@dataclass
+class StepState:
+    id: str
+    state: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    paged: dict[str, str | None] = field(default_factory=dict)
+    """Person (or contact address) -> the role they were paged for; None for escalation targets."""
+    acked: dict[str, datetime] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+    """People paged by an escalation rung: any one of them answering takes the page over."""
+    rung: int = 0
+    page_round: int = 0
+    occurrence: int = 0
+    due_outcome: str | None = None
+    audiences_released: int = 0
+    pending: list[str] = field(default_factory=list)
+    """Messages of the audience being released; the next audience waits for them."""
+    released_versions: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RenderedText:
+    subject: str
+    text: str
+    sms: str
+
+
+@dataclass
+class Draft:
+    version: int
+    texts: dict[tuple[str, str], RenderedText]
+    """(audience, language) -> what would go out. Approval is of exactly these texts."""
+    drafted_at: datetime
+    correction: bool = False
+    approvals: dict[str, str] = field(default_factory=dict)  # role -> person
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (person, reason)
+    requested: bool = False
+
+
+@dataclass(frozen=True)
+class Release:
+    version: int
+    audience: str
+    language: str
+    subject: str
+    text: str
+    at: datetime
+    approved_by: tuple[tuple[str, str], ...]
+    correction: bool = False
+
+
+@dataclass
+class StatementState:
+    id: str
+    version: int = 0
+    draft: Draft | None = None
+    releases: list[Release] = field(default_factory=list)
+
+    def approved(self, required: tuple[str, ...]) -> bool:
+        return self.draft is not None and all(r in self.draft.approvals for r in required)
+
+
+@dataclass
+class MessageState:
+    id: str
+    state: str
+    purpose: str
+    step: str
+    channel: str
+    recipient: str
+    person: str | None
+    code: str | None = None
+    statement: str | None = None
+    version: int | None = None
+    audience: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Inquiry:
+    outlet: str
+    question: str
+    journalist: str
+    at: datetime
+
+
+@dataclass
+class Incident:
+    id: str
+    playbook: Playbook
+    roster: Roster
+    state: str = "new"
+    level: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+    started_at: datetime | None = None
+    exercise: bool = False
+    participants: tuple[str, ...] = ()
+    roles: dict[str, RoleState] = field(default_factory=dict)
+    steps: dict[str, StepState] = field(default_factory=dict)
+    statements: dict[str, StatementState] = field(default_factory=dict)
+    messages: dict[str, MessageState] = field(default_factory=dict)
+    timers: dict[str, int] = field(default_factory=dict)
+    inquiries: list[Inquiry] = field(default_factory=list)
+    sequence: int = 0
+    keys: set[str] = field(default_factory=set)
+    """Idempotency keys issued: one person in two audiences gets one copy of a statement."""
+
+    @property
+    def open(self) -> bool:
+        return self.state in ("active", "contained")
+
+    def next_number(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    def holder(self, role: str) -> str | None:
+        state = self.roles.get(role)
+        return state.person if state else None
+
+    def roles_of(self, person: str) -> list[str]:
+        return [r for r, s in self.roles.items() if s.person == person]

@@ -1,0 +1,83 @@
+"""What an incident runs on: the exact playbook and roster texts in force at activation.
+
+Stored with the incident and compiled again whenever it is loaded, so editing the YAML never
+changes a running incident, and the database shows exactly which words were agreed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from warroom.errors import InvalidInput
+from warroom.library import check_against_roster
+from warroom.playbook.compile import compile_playbook
+from warroom.playbook.model import Playbook
+from warroom.roster.load import compile_roster, folder_reader
+from warroom.roster.model import Roster
+from warroom.yamlsource import load_yaml, parse_yaml
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    playbook_file: str
+    playbook_text: str
+    roster_file: str
+    roster_text: str
+    csv: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def capture(cls, playbook_path: Path, roster_path: Path) -> Snapshot:
+        """Read the files now; refuse them unless they validate together."""
+        playbook_source = load_yaml(playbook_path)
+        roster_source = load_yaml(roster_path)
+        read = folder_reader(roster_path.parent, roster_path.parent)
+        texts: dict[str, str] = {}
+
+        def recording(name: str) -> str:
+            texts[name] = read(name)
+            return texts[name]
+
+        compile_roster(roster_source, roster_path.parent, recording)
+        snapshot = cls(
+            str(playbook_path),
+            playbook_path.read_text(encoding="utf-8"),
+            str(roster_path),
+            roster_path.read_text(encoding="utf-8"),
+            texts,
+        )
+        playbook, roster = snapshot.compile()
+        problems = [
+            d
+            for d in check_against_roster(playbook, playbook_source, roster)
+            if d.severity == "error"
+        ]
+        if problems:
+            raise InvalidInput(problems)
+        return snapshot
+
+    def compile(self) -> tuple[Playbook, Roster]:
+        playbook, _ = compile_playbook(parse_yaml(self.playbook_text, self.playbook_file))
+        roster, _ = compile_roster(
+            parse_yaml(self.roster_text, self.roster_file),
+            Path(self.roster_file).parent,
+            self.csv.__getitem__,
+        )
+        return playbook, roster
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "playbook": {"file": self.playbook_file, "text": self.playbook_text},
+            "roster": {"file": self.roster_file, "text": self.roster_text, "csv": self.csv},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(
+            data["playbook"]["file"],
+            data["playbook"]["text"],
+            data["roster"]["file"],
+            data["roster"]["text"],
+            dict(data["roster"]["csv"]),
+        )

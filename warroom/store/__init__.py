@@ -1,0 +1,1 @@
+"""The store: event log, outbox and timers. SQLite is the embedded default."""

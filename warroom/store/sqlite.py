@@ -1,0 +1,465 @@
+"""The embedded store: one SQLite file in WAL mode holding the event log, outbox and timers.
+
+The event log is the truth; the outbox and timers are the engine's effects, written in the
+same transaction as the event that caused them, so a crash between "decided" and "sent" loses
+nothing. Writers take the database's write lock *before* they read the incident, so two
+terminals acting on one incident are serialised and neither loses the other's event.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
+from warroom.engine.events import Event, event_from_json
+from warroom.errors import NotFound, StoreError
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE incidents (
+        id          TEXT PRIMARY KEY,
+        playbook    TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        level       TEXT NOT NULL,
+        exercise    INTEGER NOT NULL DEFAULT 0,
+        opened_at   TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        snapshot    TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        incident    TEXT NOT NULL REFERENCES incidents(id),
+        n           INTEGER NOT NULL,
+        at          TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        notes       TEXT NOT NULL,
+        UNIQUE (incident, n)
+    );
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,
+        incident        TEXT NOT NULL REFERENCES incidents(id),
+        event_seq       INTEGER NOT NULL REFERENCES events(seq),
+        key             TEXT NOT NULL UNIQUE,
+        channel         TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'queued',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        not_before      TEXT,
+        claimed_by      TEXT,
+        claimed_at      TEXT,
+        provider_id     TEXT,
+        detail          TEXT NOT NULL DEFAULT '',
+        updated_at      TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (state, not_before);
+    CREATE TABLE timers (
+        incident    TEXT NOT NULL REFERENCES incidents(id),
+        timer       TEXT NOT NULL,
+        token       INTEGER NOT NULL,
+        due_at      TEXT NOT NULL,
+        purpose     TEXT NOT NULL,
+        PRIMARY KEY (incident, timer)
+    );
+    CREATE INDEX timers_due ON timers (due_at);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def stamp(moment: datetime) -> str:
+    """UTC, fixed width: such strings sort in time order, so SQL can compare them."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unstamp(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    incident: str
+    n: int
+    at: datetime
+    event: Event
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    id: str
+    playbook: str
+    title: str
+    state: str
+    level: str
+    exercise: bool
+    opened_at: datetime
+    updated_at: datetime
+    snapshot: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    incident: str
+    key: str
+    channel: str
+    message: SendMessage
+    state: str
+    attempts: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    incident: str
+    timer: str
+    token: int
+    due_at: datetime
+
+
+def _message(body: str) -> SendMessage:
+    return SendMessage(**json.loads(body))
+
+
+class Store:
+    """One SQLite database. Open it with `Store.open(path)`; it is safe across processes."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self.db = connection
+
+    @classmethod
+    def open(cls, path: Path, *, busy_timeout: float = 5.0) -> Store:
+        path = Path(path)
+        if path.exists() and path.is_dir():
+            raise StoreError(f"database {path} is a folder; expected a file (--db / WARROOM_DB)")
+        if not path.parent.exists():
+            raise StoreError(f"database folder {path.parent} does not exist")
+        try:
+            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA foreign_keys = ON")
+            store = cls(path, db)
+            with store._errors():
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode != "wal" and path.exists() and path.stat().st_size:
+                    raise StoreError(f"database {path} cannot use WAL mode (got {mode})")
+                db.execute("PRAGMA synchronous = NORMAL")
+                store._migrate()
+        except sqlite3.Error as exc:
+            raise store_error(path, exc) from None
+        return store
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema ----------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {version}, written by a newer "
+                f"warroom; this one knows up to version {SCHEMA_VERSION}: upgrade warroom"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            for script in MIGRATIONS[version:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise store_error(self.path, exc) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the lock from its start (BEGIN IMMEDIATE)."""
+        with self._errors():
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # -- incidents and events --------------------------------------------------------------
+
+    def create_incident(
+        self,
+        incident_id: str,
+        playbook: str,
+        title: str,
+        level: str,
+        exercise: bool,
+        snapshot: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO incidents (id, playbook, title, state, level, exercise, opened_at,"
+            " updated_at, snapshot) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?)",
+            (
+                incident_id,
+                playbook,
+                title,
+                level,
+                int(exercise),
+                stamp(now),
+                stamp(now),
+                json.dumps(snapshot),
+            ),
+        )
+
+    def incident_exists(self, incident_id: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,))
+        return found.fetchone() is not None
+
+    def incident(self, incident_id: str) -> IncidentRow:
+        with self._errors():
+            row = self.db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        if row is None:
+            known = [r.id for r in self.incidents()]
+            raise NotFound(
+                f"unknown incident {incident_id!r} (known: {', '.join(known[-5:]) or 'none'})"
+            )
+        return self._incident(row)
+
+    def incidents(self, *, open_only: bool = False) -> list[IncidentRow]:
+        query = "SELECT * FROM incidents"
+        if open_only:
+            query += " WHERE state IN ('new', 'active', 'contained')"
+        with self._errors():
+            rows = self.db.execute(query + " ORDER BY opened_at, id").fetchall()
+        return [self._incident(row) for row in rows]
+
+    @staticmethod
+    def _incident(row: sqlite3.Row) -> IncidentRow:
+        return IncidentRow(
+            id=row["id"],
+            playbook=row["playbook"],
+            title=row["title"],
+            state=row["state"],
+            level=row["level"],
+            exercise=bool(row["exercise"]),
+            opened_at=unstamp(row["opened_at"]),
+            updated_at=unstamp(row["updated_at"]),
+            snapshot=json.loads(row["snapshot"]),
+        )
+
+    def events(self, incident_id: str, *, after: int = 0) -> list[StoredEvent]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT * FROM events WHERE incident = ? AND n > ? ORDER BY n",
+                (incident_id, after),
+            ).fetchall()
+        return [
+            StoredEvent(
+                seq=row["seq"],
+                incident=row["incident"],
+                n=row["n"],
+                at=unstamp(row["at"]),
+                event=event_from_json(json.loads(row["body"])),
+                notes=tuple(json.loads(row["notes"])),
+            )
+            for row in rows
+        ]
+
+    def last_n(self, incident_id: str) -> int:
+        row = self.db.execute(
+            "SELECT COALESCE(MAX(n), 0) FROM events WHERE incident = ?", (incident_id,)
+        ).fetchone()
+        return int(row[0])
+
+    def append(
+        self,
+        incident_id: str,
+        n: int,
+        event: Event,
+        at: datetime,
+        notes: Sequence[str],
+        effects: Sequence[Effect],
+        *,
+        state: str,
+        level: str,
+    ) -> int:
+        """Append one event and its effects; call inside `transaction()`."""
+        cursor = self.db.execute(
+            "INSERT INTO events (incident, n, at, kind, body, notes) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                incident_id,
+                n,
+                stamp(at),
+                event.kind,
+                json.dumps(event.to_json(), ensure_ascii=False),
+                json.dumps(list(notes), ensure_ascii=False),
+            ),
+        )
+        seq = int(cursor.lastrowid or 0)
+        for effect in effects:
+            if isinstance(effect, SendMessage):
+                self.db.execute(
+                    "INSERT INTO outbox (id, incident, event_seq, key, channel, body, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                    (
+                        effect.message,
+                        incident_id,
+                        seq,
+                        effect.key,
+                        effect.channel,
+                        json.dumps(effect.to_json(), ensure_ascii=False),
+                        stamp(at),
+                    ),
+                )
+            elif isinstance(effect, StartTimer):
+                self.db.execute(
+                    "INSERT INTO timers (incident, timer, token, due_at, purpose)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident, timer) DO UPDATE SET"
+                    " token = excluded.token, due_at = excluded.due_at, purpose = excluded.purpose",
+                    (incident_id, effect.timer, effect.token, stamp(effect.at), effect.purpose),
+                )
+            elif isinstance(effect, CancelTimer):
+                self.db.execute(
+                    "DELETE FROM timers WHERE incident = ? AND timer = ?",
+                    (incident_id, effect.timer),
+                )
+        self.db.execute(
+            "UPDATE incidents SET state = ?, level = ?, updated_at = ? WHERE id = ?",
+            (state, level, stamp(at), incident_id),
+        )
+        return seq
+
+    def drop_timer(self, incident_id: str, timer: str, token: int) -> None:
+        self.db.execute(
+            "DELETE FROM timers WHERE incident = ? AND timer = ? AND token = ?",
+            (incident_id, timer, token),
+        )
+
+    # -- timers and outbox -----------------------------------------------------------------
+
+    def due_timers(self, now: datetime, limit: int = 100) -> list[DueTimer]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at, incident, timer LIMIT ?",
+                (stamp(now), limit),
+            ).fetchall()
+        return [DueTimer(r["incident"], r["timer"], r["token"], unstamp(r["due_at"])) for r in rows]
+
+    def next_timer(self) -> DueTimer | None:
+        with self._errors():
+            row = self.db.execute(
+                "SELECT * FROM timers ORDER BY due_at, incident, timer LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return None
+        return DueTimer(row["incident"], row["timer"], row["token"], unstamp(row["due_at"]))
+
+    def claim(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
+        """Mark up to `limit` queued messages `sending` for this worker, oldest first."""
+        with self.transaction():
+            rows = self.db.execute(
+                "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+                " attempts = attempts + 1, updated_at = ? WHERE id IN ("
+                " SELECT id FROM outbox WHERE state = 'queued'"
+                " AND (not_before IS NULL OR not_before <= ?) ORDER BY event_seq, rowid LIMIT ?)"
+                " RETURNING *",
+                (worker, stamp(now), stamp(now), stamp(now), limit),
+            ).fetchall()
+        rows = sorted(rows, key=lambda r: (r["event_seq"], r["id"]))
+        return [
+            OutboxRow(
+                r["id"],
+                r["incident"],
+                r["key"],
+                r["channel"],
+                _message(r["body"]),
+                r["state"],
+                r["attempts"],
+                r["detail"],
+            )
+            for r in rows
+        ]
+
+    def requeue_abandoned(self, older_than: datetime) -> int:
+        """Messages a dead worker claimed but never settled go back to the queue."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "UPDATE outbox SET state = 'queued', claimed_by = NULL WHERE state = 'sending'"
+                " AND claimed_at <= ?",
+                (stamp(older_than),),
+            )
+        return cursor.rowcount
+
+    def settle(
+        self,
+        message_id: str,
+        state: str,
+        now: datetime,
+        *,
+        provider_id: str | None = None,
+        detail: str = "",
+        not_before: datetime | None = None,
+    ) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state = ?, provider_id = COALESCE(?, provider_id), detail = ?,"
+            " not_before = ?, updated_at = ? WHERE id = ?",
+            (
+                state,
+                provider_id,
+                detail,
+                stamp(not_before) if not_before else None,
+                stamp(now),
+                message_id,
+            ),
+        )
+
+    def outbox(self, incident_id: str | None = None) -> list[OutboxRow]:
+        query = "SELECT * FROM outbox"
+        args: tuple[str, ...] = ()
+        if incident_id is not None:
+            query, args = query + " WHERE incident = ?", (incident_id,)
+        with self._errors():
+            rows = self.db.execute(query + " ORDER BY event_seq, rowid", args).fetchall()
+        return [
+            OutboxRow(
+                r["id"],
+                r["incident"],
+                r["key"],
+                r["channel"],
+                _message(r["body"]),
+                r["state"],
+                r["attempts"],
+                r["detail"],
+            )
+            for r in rows
+        ]
+
+
+def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """Name the database and say what to do, for the failures an operator can meet."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(f"database {path} is locked by another warroom process; try again")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"database {path} is read-only; warroom needs to write to it")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StoreError(f"{path} is not a warroom database, or it is damaged ({exc})")
+    if "unable to open" in text:
+        return StoreError(f"cannot open database {path} ({exc})")
+    return StoreError(f"database {path}: {exc}")
