@@ -188,7 +188,8 @@ class Runtime:
         return self._current(incident_id)[0]
 
     def open_incident(self) -> str:
-        """The one open incident, for commands given without an incident id."""
+        """The one incident still in hand (active, contained, or resolved but not closed),
+        for commands given without an incident id."""
         open_ones = [r for r in self.store.incidents(open_only=True) if r.state != "new"]
         if not open_ones:
             raise NotFound("no open incident; give its id, or `warroom activate` one")

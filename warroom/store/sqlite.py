@@ -244,7 +244,7 @@ class Store:
     def incidents(self, *, open_only: bool = False) -> list[IncidentRow]:
         query = "SELECT * FROM incidents"
         if open_only:
-            query += " WHERE state IN ('new', 'active', 'contained')"
+            query += " WHERE state IN ('new', 'active', 'contained', 'resolved')"
         with self._errors():
             rows = self.db.execute(query + " ORDER BY opened_at, id").fetchall()
         return [self._incident(row) for row in rows]

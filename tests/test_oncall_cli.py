@@ -1,0 +1,208 @@
+"""The on-call command line: activate and steer an incident the way an incident lead would."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from warroom.cli import app
+
+T0 = "2026-11-16T10:00:00+01:00"
+runner = CliRunner()
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def warroom(mini: Path, tmp_path: Path) -> Run:
+    """`warroom ...` on the mini library, a database in tmp, and a frozen clock."""
+
+    def run(*args: str, clock: str = T0) -> tuple[int, str, str]:
+        env = {
+            "WARROOM_LIBRARY": str(mini),
+            "WARROOM_DB": str(tmp_path / "warroom.db"),
+            "WARROOM_CLOCK": clock,
+        }
+        result = runner.invoke(app, list(args), env=env)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def counts(tmp_path: Path) -> tuple[int, int, int]:
+    path = tmp_path / "warroom.db"
+    if not path.exists():
+        return (0, 0, 0)
+    db = sqlite3.connect(path)
+    try:
+        return tuple(  # type: ignore[return-value]
+            db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("incidents", "events", "outbox")
+        )
+    finally:
+        db.close()
+
+
+ACTIVATE = ("activate", "outage", "--fact", "company=Acme", "--fact", "service=the shop")
+
+
+def test_dry_run_shows_pages_and_texts_and_writes_nothing(warroom: Run, tmp_path: Path) -> None:
+    code, out, _ = warroom(*ACTIVATE, "--dry-run")
+    assert code == 0
+    assert "Dry run: nothing is written or sent." in out
+    assert "--> sms to Anna Kowalska <+48601234567>" in out
+    assert "Reply ACK" in out
+    assert "the shop is unavailable" in out  # the holding statement as it would read
+    assert "the shop nie działa" in out
+    assert counts(tmp_path)[:2] == (0, 0)
+
+
+def test_a_whole_incident_from_the_command_line(warroom: Run, tmp_path: Path) -> None:
+    code, out, _ = warroom(*ACTIVATE, "--as", "anna")
+    assert code == 0
+    incident = "outage-20261116-1000"
+    assert f"{incident} activated" in out
+    assert warroom("run", "--until-idle", "--transcript", str(tmp_path / "t.jsonl"))[0] == 0
+    for person in ("anna", "bartek", "dawid"):
+        code, out, err = warroom("ack", "--as", person, clock="2026-11-16T10:03:00+01:00")
+        assert code == 0, err
+    assert "paging stops" in out
+    code, out, _ = warroom("approve", "holding", "--as", "dawid", clock="2026-11-16T10:05:00+01:00")
+    assert code == 0
+    assert "Holding v1 released to Employees" in out
+    warroom("run", "--until-idle", "--transcript", str(tmp_path / "t.jsonl"))
+    code, out, _ = warroom("inquiry", "--outlet", "Radio", "--question", "When is it back?")
+    assert "Media inquiry #1 from Radio: When is it back?" in out
+    code, out, _ = warroom("status", clock="2026-11-16T10:06:00+01:00")
+    assert code == 0
+    assert "Approve holding" in out
+    assert "met" in out
+    assert "Media inquiries: 1 logged" in out
+    assert warroom("resolve", "--summary", "shop back")[0] == 0
+    assert warroom("close")[0] == 0
+    code, out, _ = warroom("timeline", incident)
+    assert code == 0
+    for line in (
+        "Spokesperson: Bartek Nowak: first candidate for spokesperson",
+        "Holding v1: approved by Dawid Lis (Legal approver)",
+        "Holding v1 released to Media",
+        "Incident resolved by",
+        "Incident closed by",
+    ):
+        assert line in out
+    code, out, _ = warroom("timeline", incident, "--format", "json")
+    entries = json.loads(out)["timeline"]
+    assert [e["event"]["kind"] for e in entries][0] == "activated"
+    assert entries[-1]["event"]["kind"] == "closed"
+    transcript = (tmp_path / "t.jsonl").read_text().splitlines()
+    keys = [json.loads(line)["key"] for line in transcript]
+    assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("activate", "outage", "--fact", "company=Acme"), "missing required facts: service"),
+        (
+            (*ACTIVATE[:-1], "service=" + "x" * 31),
+            "fact service: 31 characters, over max_length 30",
+        ),
+        (
+            (*ACTIVATE, "--fact", "implicated=zofia"),
+            "fact implicated: 'zofia' is not a person in the roster",
+        ),
+        ((*ACTIVATE, "--fact", "colour=red"), "unknown fact 'colour' for outage"),
+        ((*ACTIVATE, "--level", "huge"), "unknown level 'huge' for outage"),
+        (("activate", "nope"), "unknown playbook 'nope'"),
+    ],
+    ids=["missing-fact", "too-long", "not-a-person", "unknown-fact", "unknown-level", "unknown"],
+)
+def test_bad_activations_write_nothing(
+    warroom: Run, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    code, _, err = warroom(*args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert counts(tmp_path) == (0, 0, 0)
+
+
+def test_activating_a_playbook_that_does_not_validate(
+    warroom: Run, tmp_path: Path, edit: Callable[[str, str, str], Path]
+) -> None:
+    edit("outage.yaml", "    ack_within: 10m", "    ack_within: 10 minutes")
+    code, _, err = warroom(*ACTIVATE)
+    assert code == 1
+    assert "outage.yaml:60:17: steps[0].ack_within: '10 minutes' is not a duration" in err
+    assert counts(tmp_path) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ack", "--as", "celina"), "Celina Wójcik was not paged, or has already acknowledged"),
+        (("ack", "--as", "zofia"), "unknown person 'zofia'"),
+        (("ack",), "`warroom ack` needs --as PERSON"),
+        (("ack", "--as", "anna", "--step", "nope"), "unknown step 'nope'"),
+        (("ack", "--as", "anna", "--code", "0000"), "code '0000' was not sent to Anna Kowalska"),
+        (("approve", "holding", "--as", "dawid"), "Holding is not waiting for approval"),
+        (("approve", "memo", "--as", "dawid"), "unknown statement 'memo'"),
+        (
+            ("reject", "holding", "--as", "dawid", "--reason", "tone"),
+            "Holding is not waiting for approval",
+        ),
+        (("assign", "janitor", "anna"), "unknown role 'janitor'"),
+        (("assign", "legal", "zofia"), "unknown person 'zofia'"),
+        (("raise", "minor"), "level 'minor' is not above the current level 'minor'"),
+        (("lower", "major"), "level 'major' is not below the current level 'minor'"),
+        (("fact", "colour=red"), "unknown fact 'colour' for outage"),
+        (("fact", "service"), "fact 'service' must be NAME=VALUE"),
+        (("status", "outage-19990101-0000"), "unknown incident 'outage-19990101-0000'"),
+        (("correct", "holding", "--reason", "typo"), "Holding has not been released"),
+        (("close",), "incident outage-20261116-1000 is active; cannot close"),
+    ],
+)
+def test_bad_commands_are_refused_and_write_nothing(
+    warroom: Run, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    assert warroom(*ACTIVATE)[0] == 0
+    before = counts(tmp_path)
+    code, _, err = warroom(*args)
+    assert code == 2, err
+    assert message in err
+    assert counts(tmp_path) == before
+
+
+def test_approval_by_someone_who_is_not_an_approver(warroom: Run, tmp_path: Path) -> None:
+    warroom(*ACTIVATE)
+    for person in ("anna", "bartek", "dawid"):
+        warroom("ack", "--as", person)
+    before = counts(tmp_path)
+    code, _, err = warroom("approve", "holding", "--as", "bartek")
+    assert code == 2
+    assert "Bartek Nowak is not an approver of Holding (legal: Dawid Lis)" in err
+    assert counts(tmp_path) == before
+    assert warroom("reject", "holding", "--as", "dawid")[2].startswith(
+        "warroom: a rejection needs a reason"
+    )
+
+
+def test_commands_need_an_incident_when_several_are_open(warroom: Run) -> None:
+    warroom(*ACTIVATE)
+    warroom(*ACTIVATE, clock="2026-11-16T11:00:00+01:00")
+    code, _, err = warroom("note", "hello")
+    assert code == 2
+    assert "several incidents are open (outage-20261116-1000, outage-20261116-1100)" in err
+    code, out, _ = warroom("note", "hello", "--incident", "outage-20261116-1100")
+    assert code == 0
+    assert "Note by" in out
+
+
+def test_no_incident_open(warroom: Run) -> None:
+    code, _, err = warroom("status")
+    assert code == 2
+    assert "no open incident" in err
