@@ -153,7 +153,7 @@ def test_no_statement_is_released_before_every_approver(drill: Drill) -> None:
     assert max(staff) < min(media)
 
     # a released statement cannot be approved again
-    with pytest.raises(CommandRejected, match="already released|not waiting for approval"):
+    with pytest.raises(CommandRejected, match=r"already released|not waiting for approval"):
         drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
 
 

@@ -96,7 +96,7 @@ def test_a_whole_incident_from_the_command_line(warroom: Run, tmp_path: Path) ->
         assert line in out
     code, out, _ = warroom("timeline", incident, "--format", "json")
     entries = json.loads(out)["timeline"]
-    assert [e["event"]["kind"] for e in entries][0] == "activated"
+    assert entries[0]["event"]["kind"] == "activated"
     assert entries[-1]["event"]["kind"] == "closed"
     transcript = (tmp_path / "t.jsonl").read_text().splitlines()
     keys = [json.loads(line)["key"] for line in transcript]

@@ -98,21 +98,26 @@ class Runtime:
                     snapshot.to_json(),
                     now,
                 )
-                self.store.append(
-                    incident_id,
-                    1,
-                    event,
-                    now,
-                    decision.notes,
-                    decision.effects,
-                    state=incident.state,
-                    level=incident.level,
-                )
+                self._append(incident, 1, event, now, decision)
         except BaseException:
             self._cache.pop(incident_id, None)
             raise
         self._cache[incident_id] = (incident, 1)
         return Outcome(incident_id, 1, tuple(decision.notes), len(decision.effects))
+
+    def _append(
+        self, incident: Incident, n: int, event: Event, now: datetime, decision: Decision
+    ) -> None:
+        self.store.append(
+            incident.id,
+            n,
+            event,
+            now,
+            decision.notes,
+            decision.effects,
+            state=incident.state,
+            level=incident.level,
+        )
 
     def _new_id(self, playbook: str, timezone: str, now: datetime) -> str:
         """`data-breach-20261123-0900`: readable on a phone, typed at 3 a.m."""
@@ -140,16 +145,7 @@ class Runtime:
                     self.store.drop_timer(incident_id, event.timer, event.token)
                 if also is not None:
                     also()
-                self.store.append(
-                    incident_id,
-                    n + 1,
-                    event,
-                    now,
-                    decision.notes,
-                    decision.effects,
-                    state=incident.state,
-                    level=incident.level,
-                )
+                self._append(incident, n + 1, event, now, decision)
         except BaseException:
             self._cache.pop(incident_id, None)  # the in-memory state may be half-changed
             raise

@@ -127,8 +127,17 @@ class DueTimer:
     due_at: datetime
 
 
-def _message(body: str) -> SendMessage:
-    return SendMessage(**json.loads(body))
+def _outbox_row(row: sqlite3.Row) -> OutboxRow:
+    return OutboxRow(
+        row["id"],
+        row["incident"],
+        row["key"],
+        row["channel"],
+        SendMessage(**json.loads(row["body"])),
+        row["state"],
+        row["attempts"],
+        row["detail"],
+    )
 
 
 class Store:
@@ -382,19 +391,7 @@ class Store:
                 (worker, stamp(now), stamp(now), stamp(now), limit),
             ).fetchall()
         rows = sorted(rows, key=lambda r: (r["event_seq"], r["id"]))
-        return [
-            OutboxRow(
-                r["id"],
-                r["incident"],
-                r["key"],
-                r["channel"],
-                _message(r["body"]),
-                r["state"],
-                r["attempts"],
-                r["detail"],
-            )
-            for r in rows
-        ]
+        return [_outbox_row(r) for r in rows]
 
     def requeue_abandoned(self, older_than: datetime) -> int:
         """Messages a dead worker claimed but never settled go back to the queue."""
@@ -436,19 +433,7 @@ class Store:
             query, args = query + " WHERE incident = ?", (incident_id,)
         with self._errors():
             rows = self.db.execute(query + " ORDER BY event_seq, rowid", args).fetchall()
-        return [
-            OutboxRow(
-                r["id"],
-                r["incident"],
-                r["key"],
-                r["channel"],
-                _message(r["body"]),
-                r["state"],
-                r["attempts"],
-                r["detail"],
-            )
-            for r in rows
-        ]
+        return [_outbox_row(r) for r in rows]
 
 
 def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
