@@ -30,6 +30,9 @@ ALLOWED = {
     "roster": set(),
     "exercise": set(),  # the schema only; running exercises comes with the runtime
     "engine": {"playbook", "roster"},
+    "store": {"engine"},
+    "channels": {"engine"},
+    "runtime": {"engine", "store", "channels", "playbook", "roster", "library"},
 }
 
 

@@ -491,12 +491,13 @@ def run(
         recovered = runtime.recover()
         if recovered:
             err.print(f"requeued {recovered} messages a stopped worker left unsent")
-        while not stop.is_set():
-            done = _work_once(runtime)
-            if until_idle and not done:
-                break
+        done = _work_once(runtime)
+        if not until_idle:
+            err.print(f"worker {runtime.worker} running on {runtime.store.path}; Ctrl-C stops it")
+        while not stop.is_set() and (done or not until_idle):
             if not done:
                 stop.wait(poll)
+            done = _work_once(runtime) if not stop.is_set() else 0
     for channel in channels.values():
         channel.close()
 
