@@ -194,3 +194,30 @@ def test_the_implicated_person_is_never_paged_as_spokesperson(tmp_path: Path) ->
         assert "ewa-wisniewska" not in incident.roles["spokesperson"].tried
     finally:
         store.close()
+
+
+def test_recurring_updates_are_approved_each_time_and_stop_when_resolved(drill: Drill) -> None:
+    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
+        drill.submit(ev.Acknowledged(person=person))
+    drill.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
+    drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
+    drill.at(20)
+    drill.submit(ev.Approved(statement="update", person="anna-kowalska"))
+    drill.at(30)
+
+    def updates() -> set[int | None]:
+        released = [m for m in drill.email.sent if m.purpose == "statement"]
+        return {m.version for m in released if m.statement == "update"}
+
+    first = updates()
+    assert len(first) == 1
+    drill.at(30 + 120)  # the next update is due: a new version, waiting for approval
+    incident = drill.runtime.incident(drill.incident)
+    assert incident.statements["update"].draft is not None
+    assert incident.statements["update"].draft.version == max(first) + 1  # type: ignore[operator]
+    assert updates() == first
+    drill.submit(ev.Approved(statement="update", person="anna-kowalska"))
+    assert len(updates()) == 2
+    drill.submit(ev.Resolved(summary="contained"))
+    drill.at(30 + 24 * 60)
+    assert len(updates()) == 2

@@ -215,19 +215,14 @@ class _Run:
             if statement.approved(spec.approvers):
                 self.approval_complete(statement)
             return True
-        # SEND: needs an approved draft that this step has not yet released
-        if spec.approvers:
+        # SEND: a version this step has not sent, approved where the statement needs it
+        self.ensure_draft(statement, step)
+        if spec.approvers and not statement.approved(spec.approvers):
             draft = statement.draft
-            fresh = draft is not None and draft.version not in state.released_versions
-            if not fresh:
-                self.ensure_draft(statement, step, force=True)
-            if not statement.approved(spec.approvers):
-                if statement.draft is not None and not statement.draft.requested:
-                    self.note(f"{step.title}: waits for approval of {spec.title}")
-                    self.request_approvals(statement, step)
-                return False
-        else:
-            self.ensure_draft(statement, step, force=True)
+            if draft is not None and not draft.requested and not draft.rejections:
+                self.note(f"{step.title}: waits for approval of {spec.title}")
+                self.request_approvals(statement, step)
+            return False
         self.release(step, state)
         return True
 
@@ -626,19 +621,19 @@ class _Run:
 
     # -- statements ---------------------------------------------------------------------------
 
-    def ensure_draft(self, statement: StatementState, step: Step, *, force: bool = False) -> None:
-        """Render a new version unless a current, unreleased one exists."""
-        released = {r.version for r in statement.releases}
-        if statement.draft is not None and statement.draft.version not in released and not force:
-            return
-        if (
-            force
-            and statement.draft is not None
-            and statement.draft.version not in released
-            and statement.draft.version not in self.inc.steps[step.id].released_versions
-        ):
-            return
-        self.new_draft(statement, correction=False)
+    def ensure_draft(self, statement: StatementState, step: Step) -> None:
+        """Render a new version unless one is in hand that this step may still use.
+
+        An approve step needs a version not released anywhere; a send step one it has not
+        sent itself, so two send steps can release one approved version to their audiences,
+        while a recurring update renders (and is approved) afresh each time.
+        """
+        if step.action is Action.APPROVE:
+            used = {r.version for r in statement.releases}
+        else:
+            used = set(self.inc.steps[step.id].released_versions)
+        if statement.draft is None or statement.draft.version in used:
+            self.new_draft(statement, correction=False)
 
     def new_draft(self, statement: StatementState, *, correction: bool) -> Draft:
         statement.version += 1
