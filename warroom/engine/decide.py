@@ -457,10 +457,8 @@ class _Run:
         if state.state == "paged":
             lc.fire(lc.STEP, "escalate", state, f"step {step.id}")
         if state.rung > last:
-            rung = step.escalations[last]
             self.repage(step, state)
-            if rung.repeat is not None:
-                self.start_timer(f"esc:{step.id}", self.now + rung.repeat, "repeat page")
+            self.arm_repeat(step, state)
             return
         rung = step.escalations[state.rung]
         if rung.next_candidate:
@@ -473,12 +471,23 @@ class _Run:
             self.raise_level(rung.raise_level, f"{step.title} not acknowledged")
         state.rung += 1
         if state.rung <= last:
+            # counted from the page, not from this wake-up: a worker that was down for a while
+            # catches up on the ladder instead of pushing every later rung back
+            paged_at = state.started_at or self.now
             following = step.escalations[state.rung]
-            self.start_timer(
-                f"esc:{step.id}", self.now + (following.after - rung.after), "escalation"
-            )
+            self.start_timer(f"esc:{step.id}", paged_at + following.after, "escalation")
         elif rung.repeat is not None:
-            self.start_timer(f"esc:{step.id}", self.now + rung.repeat, "repeat page")
+            self.arm_repeat(step, state)
+
+    def arm_repeat(self, step: Step, state: StepState) -> None:
+        """The next repeat on the ladder's own beat (page time + after + k * repeat), and
+        never in the past: a worker back after an hour re-pages once, not six times."""
+        rung = step.escalations[-1]
+        if rung.repeat is None:
+            return
+        base = (state.started_at or self.now) + rung.after
+        slots = (self.now - base) // rung.repeat + 1
+        self.start_timer(f"esc:{step.id}", base + slots * rung.repeat, "repeat page")
 
     def next_candidates(self, step: Step, state: StepState) -> None:
         for role in self.unacknowledged_roles(step, state):
@@ -1091,7 +1100,8 @@ class _Run:
                 return code
 
     def start_timer(self, timer: str, at: datetime, purpose: str) -> None:
-        token = self.inc.timers.get(timer, 0) + 1
+        """Arm (or re-arm) a wake-up; its token is new, so any older wake-up is stale."""
+        token = self.inc.next_number()
         self.inc.timers[timer] = token
         self.out.effects.append(StartTimer(timer, token, at, purpose))
 

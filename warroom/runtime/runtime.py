@@ -200,11 +200,14 @@ class Runtime:
     # -- the worker ----------------------------------------------------------------------
 
     def fire_due_timers(self) -> int:
+        """Fire every due wake-up, including those that firing re-arms in the past (a worker
+        back after a while climbs every overdue rung of a ladder, in order)."""
         fired = 0
-        for timer in self.store.due_timers(self.clock.now()):
-            event = TimerFired(timer=timer.timer, token=timer.token, by="timer")
-            self.submit(timer.incident, event)
-            fired += 1
+        while due := self.store.due_timers(self.clock.now()):
+            for timer in due:
+                event = TimerFired(timer=timer.timer, token=timer.token, by="timer")
+                self.submit(timer.incident, event)
+                fired += 1
         return fired
 
     def dispatch(self, limit: int = 100) -> int:

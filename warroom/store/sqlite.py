@@ -156,18 +156,39 @@ class Store:
             raise StoreError(f"database folder {path.parent} does not exist")
         try:
             db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys = ON")
-            store = cls(path, db)
+        except sqlite3.Error as exc:
+            raise store_error(path, exc) from None
+        store = cls(path, db)
+        try:
             with store._errors():
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA foreign_keys = ON")
+                store._refuse_foreign()
                 mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode != "wal" and path.exists() and path.stat().st_size:
+                if mode != "wal":
                     raise StoreError(f"database {path} cannot use WAL mode (got {mode})")
                 db.execute("PRAGMA synchronous = NORMAL")
                 store._migrate()
-        except sqlite3.Error as exc:
-            raise store_error(path, exc) from None
+        except BaseException:
+            db.close()
+            raise
         return store
+
+    def _refuse_foreign(self) -> None:
+        """Never turn another program's SQLite file into a warroom database."""
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        tables = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        if version == 0 and tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise StoreError(
+                f"{self.path} is not a warroom database (it holds other tables: {shown}); "
+                "give --db a new file"
+            )
 
     def close(self) -> None:
         self.db.close()
