@@ -25,8 +25,7 @@ Four passes, in this order:
    SQLite file (WAL, synchronous=NORMAL), each decision its own transaction.
 
 The defaults finish in about half a minute on two cores: a decision costs up to a few
-milliseconds, so only `--driven` of the 10,000 live the whole script, and `Runtime.activate`
-compiles the playbook and roster again from the snapshot (tens of ms), so `--persisted` is
+milliseconds, so only `--driven` of the 10,000 live the whole script, and `--persisted` is
 small. Figures are printed, never asserted.
 
     .venv/bin/python bench/incidents.py [--incidents N] [--driven N] [--traced N]
@@ -406,8 +405,8 @@ def main() -> None:
         "the engine's median for the same decision",
     )
     print(
-        f"  activate includes Snapshot.compile(), the playbook and roster parsed and "
-        f"validated\n  again from the snapshot's text: {us(recompile)} us"
+        f"  activate includes Snapshot.compile(): {us(recompile)} us once the snapshot's "
+        "texts\n  have been compiled in this process (the first compile costs tens of ms)"
     )
     print()
     print(f"total {time.perf_counter() - began:.1f} s")

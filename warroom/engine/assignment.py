@@ -53,7 +53,17 @@ def role_candidates(
     level: str,
     facts: Mapping[str, str],
 ) -> list[Candidate]:
-    demands = role_filter(playbook, role_id, facts)
+    return _candidates(playbook, roster, role_id, at, level, role_filter(playbook, role_id, facts))
+
+
+def _candidates(
+    playbook: Playbook,
+    roster: Roster,
+    role_id: str,
+    at: datetime,
+    level: str,
+    demands: RoleFilter,
+) -> list[Candidate]:
     return roster.candidates(
         playbook.role_selectors(role_id, level),
         at,
@@ -71,12 +81,12 @@ def assign_roles(
     facts: Mapping[str, str],
 ) -> dict[str, Assignment]:
     """Fill every role in the order the playbook declares them."""
+    demands = {role_id: role_filter(playbook, role_id, facts) for role_id in playbook.roles}
     requests = [
-        (role_id, role_candidates(playbook, roster, role_id, at, level, facts))
+        (role_id, _candidates(playbook, roster, role_id, at, level, demands[role_id]))
         for role_id in playbook.roles
     ]
-    qualities = {r: role_filter(playbook, r, facts).qualities() for r in playbook.roles}
-    return assign(requests, qualities)
+    return assign(requests, {r: d.qualities() for r, d in demands.items()})
 
 
 @dataclass(frozen=True)

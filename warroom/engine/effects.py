@@ -34,7 +34,9 @@ class SendMessage:
     code: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # every field is a plain value: a shallow copy, not asdict's deep one (it dominated
+        # the cost of persisting a release to thousands of recipients)
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 @dataclass(frozen=True)

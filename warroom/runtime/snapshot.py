@@ -7,6 +7,7 @@ changes a running incident, and the database shows exactly which words were agre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,23 @@ from warroom.playbook.model import Playbook
 from warroom.roster.load import compile_roster, folder_reader
 from warroom.roster.model import Roster
 from warroom.yamlsource import load_yaml, parse_yaml
+
+
+@lru_cache(maxsize=32)
+def _compiled(
+    playbook_file: str,
+    playbook_text: str,
+    roster_file: str,
+    roster_text: str,
+    csv: tuple[tuple[str, str], ...],
+) -> tuple[Playbook, Roster]:
+    """Compiling costs tens of milliseconds (phone numbers, e-mails, templates); a worker with
+    hundreds of incidents from one playbook pays it once. The results are frozen data."""
+    playbook, _ = compile_playbook(parse_yaml(playbook_text, playbook_file))
+    roster, _ = compile_roster(
+        parse_yaml(roster_text, roster_file), Path(roster_file).parent, dict(csv).__getitem__
+    )
+    return playbook, roster
 
 
 @dataclass(frozen=True)
@@ -58,13 +76,14 @@ class Snapshot:
         return snapshot
 
     def compile(self) -> tuple[Playbook, Roster]:
-        playbook, _ = compile_playbook(parse_yaml(self.playbook_text, self.playbook_file))
-        roster, _ = compile_roster(
-            parse_yaml(self.roster_text, self.roster_file),
-            Path(self.roster_file).parent,
-            self.csv.__getitem__,
+        """The compiled playbook and roster; incidents sharing these texts share the result."""
+        return _compiled(
+            self.playbook_file,
+            self.playbook_text,
+            self.roster_file,
+            self.roster_text,
+            tuple(sorted(self.csv.items())),
         )
-        return playbook, roster
 
     def to_json(self) -> dict[str, Any]:
         return {
