@@ -31,7 +31,7 @@ ALLOWED = {
     "exercise": set(),  # the schema only; running exercises comes with the runtime
     "engine": {"playbook", "roster"},
     "store": {"engine"},
-    "channels": {"engine"},
+    "channels": {"engine", "playbook"},  # playbook: SMS segment counting
     "runtime": {"engine", "store", "channels", "playbook", "roster", "library"},
 }
 

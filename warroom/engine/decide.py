@@ -946,12 +946,15 @@ class _Run:
             return  # a late or repeated receipt changes nothing
         lc.fire(lc.MESSAGE, event.status, message, f"message {message.id}")
         message.detail = event.detail
+        state = self.inc.steps.get(message.step)
         if event.status in ("failed", "undeliverable"):
             self.note(
                 f"Message to {message.recipient} by {message.channel} {event.status}"
                 + (f": {event.detail}" if event.detail else "")
             )
-        state = self.inc.steps.get(message.step)
+            other = self.fail_over(message)
+            if other is not None and state is not None and message.id in state.pending:
+                state.pending.append(other)
         waiting_on_it = state is not None and message.id in state.pending
         if waiting_on_it and state is not None and state.state == "released":
             settled = (self.inc.messages[m].state in lc.MESSAGE_SETTLED for m in state.pending)
@@ -959,6 +962,72 @@ class _Run:
                 state.pending = []
                 self.release_next(self.book.step(message.step), state)
                 self.advance()
+
+    def fail_over(self, message: MessageState) -> str | None:
+        """Send what could not be delivered on the recipient's other channel (SMS -> e-mail),
+        unless they already have it there; returns the new message's id."""
+        contact = message.contact
+        if contact is None:
+            return None
+        for channel in (c for c in contact.channels() if c != message.channel):
+            text, subject = self.text_for(message, channel)
+            if text is None:
+                continue
+            before = len(self.out.effects)
+            sent = self.send(
+                purpose=message.purpose,
+                step=message.step,
+                contact=contact,
+                channel=channel,
+                text=text,
+                subject=subject,
+                key_part=message.key_part,
+                code=message.code,
+                statement=message.statement,
+                version=message.version,
+                audience=message.audience,
+                language=message.language,
+            )
+            if sent:
+                new = self.out.effects[before]
+                assert isinstance(new, SendMessage)
+                self.note(f"{message.recipient}: failed over from {message.channel} to {channel}")
+                return new.message
+            self.note(f"{message.recipient}: already reached by {channel}")
+            return None
+        self.note(f"{message.recipient}: no other channel to try")
+        return None
+
+    def text_for(self, message: MessageState, channel: str) -> tuple[str | None, str]:
+        """The same content rendered for another channel, if it can be (a notice cannot)."""
+        if message.purpose == "page" and message.code:
+            step = self.book.step(message.step)
+            role = self.inc.steps[step.id].paged.get(message.person or "")
+            title = self.book.roles[role].title if role else "escalation contact"
+            text = page_text(self.inc, step, title, message.code, message.language or "en")
+            return text, f"[warroom] {self.book.title}: {step.title}"
+        statement = self.inc.statements.get(message.statement or "")
+        if statement is None or statement.draft is None:
+            return None, ""
+        draft = statement.draft
+        if draft.version != message.version:
+            released = [
+                r
+                for r in statement.releases
+                if (r.version, r.audience, r.language)
+                == (message.version, message.audience, message.language)
+            ]
+            if channel != "email" or not released:
+                return None, ""
+            return released[0].text, released[0].subject
+        if message.purpose == "approval" and message.code:
+            return approval_text(self.inc, statement.id, draft, message.code, channel), (
+                f"[warroom] Approve {self.book.statements[statement.id].title} v{draft.version}"
+            )
+        rendered = draft.texts.get((message.audience or "", message.language))
+        if message.purpose != "statement" or rendered is None:
+            return None, ""
+        return (rendered.sms if channel == "sms" else rendered.text), rendered.subject
 
     # -- people, notes, end -------------------------------------------------------------------
 
@@ -1067,6 +1136,9 @@ class _Run:
             statement,
             version,
             audience,
+            contact=contact,
+            key_part=key_part,
+            language=language or contact.language or "",
         )
         self.out.effects.append(
             SendMessage(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from warroom.playbook.model import Playbook
-from warroom.roster.model import Roster
+from warroom.roster.model import Contact, Roster
 
 
 @dataclass
@@ -98,6 +98,10 @@ class MessageState:
     version: int | None = None
     audience: str | None = None
     detail: str = ""
+    contact: Contact | None = None
+    """Who it was for, with every address they have: where a failed message fails over."""
+    key_part: str = ""
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ as a cache of the log; a restart folds the log again and carries on where it sto
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,10 +25,24 @@ from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, NotFound, StoreError, WarroomError
 from warroom.runtime.clock import Clock
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import OutboxRow, Store
 
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled belongs to a worker that died."""
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = timedelta(seconds=10)
+BACKOFF_CAP = timedelta(minutes=10)
+RECONCILE_AFTER = timedelta(seconds=30)
+"""Give a provider time to list a message it accepted before asking whether it exists."""
+
+
+def backoff(message_id: str, attempt: int) -> timedelta:
+    """Capped exponential back-off with jitter. The jitter comes from the message id, so a
+    replay or a test sees the same schedule while a burst of retries still spreads out."""
+    ceiling: timedelta = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(attempt - 1, 0))
+    spread = int(hashlib.sha256(f"{message_id}:{attempt}".encode()).hexdigest()[:8], 16)
+    jitter = 0.5 + (spread % 1000) / 2000
+    return ceiling * jitter
 
 
 @dataclass(frozen=True)
@@ -45,10 +61,12 @@ class Runtime:
         channels: Mapping[str, Channel] | None = None,
         *,
         worker: str | None = None,
+        concurrency: int = 8,
     ) -> None:
         self.store = store
         self.clock = clock
         self.channels = dict(channels or {})
+        self.concurrency = concurrency
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self._cache: dict[str, tuple[Incident, int]] = {}
 
@@ -210,17 +228,60 @@ class Runtime:
                 fired += 1
         return fired
 
-    def dispatch(self, limit: int = 100) -> int:
-        """Hand claimed outbox messages to their channels and record each receipt."""
-        rows = self.store.claim(self.worker, self.clock.now(), limit)
-        for row in rows:
-            channel = self.channels.get(row.channel)
-            if channel is None:
-                receipt = Receipt("failed", detail=f"no {row.channel} channel is configured")
-            else:
-                receipt = channel.send(row.message)
+    def dispatch(self, limit: int = 200) -> int:
+        """Reconcile sends whose outcome is unknown, then send what is queued, several at
+        once; every receipt is recorded in the database by this thread alone."""
+        now = self.clock.now()
+        checked = self.store.claim_unknown(self.worker, now, limit)
+        for row in checked:
+            self._reconcile(row)
+        rows = self.store.claim(self.worker, now, limit)
+        if not rows:
+            return len(checked)
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(rows))) as pool:
+            receipts = list(pool.map(self._send, rows))
+        for row, receipt in zip(rows, receipts, strict=True):
+            self._settle(row, receipt)
+        return len(rows) + len(checked)
+
+    def _send(self, row: OutboxRow) -> Receipt:
+        channel = self.channels.get(row.channel)
+        if channel is None:
+            return Receipt("undeliverable", detail=f"no {row.channel} channel is configured")
+        return channel.send(row.message)
+
+    def _settle(self, row: OutboxRow, receipt: Receipt) -> None:
+        now = self.clock.now()
+        if receipt.status == "unknown":
+            self.store.postpone(row.id, "unknown", now + RECONCILE_AFTER, receipt.detail, now)
+        elif receipt.status == "failed" and receipt.retryable and row.attempts < MAX_ATTEMPTS:
+            wait = backoff(row.id, row.attempts)
+            detail = f"{receipt.detail}; attempt {row.attempts}, retry in {wait.seconds}s"
+            self.store.postpone(row.id, "queued", now + wait, detail, now)
+        elif receipt.status == "failed" and receipt.retryable:
+            final = Receipt(
+                "failed", detail=f"gave up after {row.attempts} attempts: {receipt.detail}"
+            )
+            self.record(row.message, final)
+        else:
             self.record(row.message, receipt)
-        return len(rows)
+
+    def _reconcile(self, row: OutboxRow) -> None:
+        """Ask the provider whether an unanswered send went through, before resending."""
+        now = self.clock.now()
+        channel = self.channels.get(row.channel)
+        reconcile = getattr(channel, "reconcile", None)
+        if reconcile is None:  # the channel cannot tell, and repeats nothing: send again
+            self.store.postpone(row.id, "queued", now, "resending: outcome unknown", now)
+            return
+        since = (self.store.claimed_at(row.id) or now) - timedelta(minutes=1)
+        found: Receipt | None = reconcile(row.message, since)
+        if found is None:
+            self.store.postpone(row.id, "queued", now, "not found at the provider; resending", now)
+        elif found.status == "unknown":
+            self.store.postpone(row.id, "unknown", now + RECONCILE_AFTER, found.detail, now)
+        else:
+            self.record(row.message, found)
 
     def record(self, message: SendMessage, receipt: Receipt) -> None:
         incident_id = message.message.rsplit("-m", 1)[0]

@@ -414,12 +414,41 @@ class Store:
         rows = sorted(rows, key=lambda r: (r["event_seq"], r["id"]))
         return [_outbox_row(r) for r in rows]
 
+    def postpone(
+        self, message_id: str, state: str, not_before: datetime, detail: str, now: datetime
+    ) -> None:
+        """Back to `queued` (a retry) or to `unknown` (to be reconciled), not before a time."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE outbox SET state = ?, not_before = ?, detail = ?, claimed_by = NULL,"
+                " updated_at = ? WHERE id = ?",
+                (state, stamp(not_before), detail, stamp(now), message_id),
+            )
+
+    def claim_unknown(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
+        """Messages whose send had no clear answer and are due to be reconciled."""
+        with self.transaction():
+            rows = self.db.execute(
+                "UPDATE outbox SET state = 'reconciling', claimed_by = ?, updated_at = ?"
+                " WHERE id IN (SELECT id FROM outbox WHERE state = 'unknown'"
+                " AND not_before <= ? ORDER BY event_seq, rowid LIMIT ?) RETURNING *",
+                (worker, stamp(now), stamp(now), limit),
+            ).fetchall()
+        return [_outbox_row(r) for r in sorted(rows, key=lambda r: (r["event_seq"], r["id"]))]
+
+    def claimed_at(self, message_id: str) -> datetime | None:
+        row = self.db.execute(
+            "SELECT claimed_at FROM outbox WHERE id = ?", (message_id,)
+        ).fetchone()
+        return unstamp(row[0]) if row and row[0] else None
+
     def requeue_abandoned(self, older_than: datetime) -> int:
-        """Messages a dead worker claimed but never settled go back to the queue."""
+        """Messages a dead worker claimed but never settled: their fate is unknown (the send
+        may have happened), so they are reconciled before anything is sent again."""
         with self.transaction():
             cursor = self.db.execute(
-                "UPDATE outbox SET state = 'queued', claimed_by = NULL WHERE state = 'sending'"
-                " AND claimed_at <= ?",
+                "UPDATE outbox SET state = 'unknown', not_before = claimed_at, claimed_by = NULL"
+                " WHERE state IN ('sending', 'reconciling') AND claimed_at <= ?",
                 (stamp(older_than),),
             )
         return cursor.rowcount

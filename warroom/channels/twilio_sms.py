@@ -1,0 +1,180 @@
+"""SMS through Twilio's Messages API, with the real `twilio` client.
+
+Twilio's Messages API has no idempotency key, so every send has one of four outcomes and the
+dispatcher treats each differently (ARCHITECTURE.md):
+
+- accepted: `sent`, with Twilio's SID;
+- 429 / code 20429: not processed; `failed` and retryable after a back-off;
+- a permanent refusal (21211 invalid number, 21610 unsubscribed, ...): `undeliverable`;
+- a 5xx, a timeout or a dropped connection: `unknown`. The message may or may not exist; it
+  is reconciled (listing Messages to that number) before any resend, never simply re-sent.
+
+HTTP-level retries are off (a retried POST is a second SMS). Pacing keeps the account's
+throughput: a token bucket in segments per second, shared by every sending thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from warroom.channels import Receipt
+from warroom.channels.config import ChannelConfigError, TwilioSettings
+from warroom.engine.effects import SendMessage
+from warroom.playbook.segments import count_segments
+
+PERMANENT = {
+    21211: "invalid 'To' number",
+    21408: "region not permitted",
+    21610: "recipient unsubscribed (replied STOP)",
+    21612: "cannot route to this number",
+    21614: "not a mobile number",
+    21617: "body over 1600 characters",
+    30003: "unreachable handset",
+    30005: "unknown destination handset",
+    30006: "landline or unreachable carrier",
+}
+MISCONFIGURED = {20003: "authentication failed", 21606: "the From number cannot send here"}
+
+
+class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """Twilio's own HTTP client, sending to another host: a local stand-in, or a proxy.
+
+    This is the documented extension point (`Client(http_client=...)`); nothing inside the
+    twilio package is patched. `max_retries` stays None: requests never re-sends a POST.
+    """
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base = urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        parts = urlsplit(url)
+        rewritten = urlunsplit(
+            (self.base.scheme, self.base.netloc, parts.path, parts.query, parts.fragment)
+        )
+        return super().request(method, rewritten, *args, **kwargs)
+
+
+class SegmentBucket:
+    """At most `rate` segments per second, across threads; waits through `sleep`."""
+
+    def __init__(self, rate: float, now: Any, sleep: Any) -> None:
+        self.rate = rate
+        self.now = now
+        self.sleep = sleep
+        self.lock = threading.Lock()
+        self.available = rate
+        self.updated = now()
+
+    def take(self, segments: int) -> None:
+        with self.lock:
+            current = self.now()
+            self.available = min(
+                self.rate, self.available + (current - self.updated).total_seconds() * self.rate
+            )
+            self.updated = current
+            self.available -= segments
+            debt = -self.available
+        if debt > 0:
+            self.sleep(debt / self.rate)
+
+
+class TwilioSms:
+    name = "sms"
+
+    def __init__(
+        self,
+        settings: TwilioSettings,
+        *,
+        now: Any = None,
+        sleep: Any = None,
+    ) -> None:
+        self.settings = settings
+        self._local = threading.local()
+        self.bucket = SegmentBucket(
+            settings.segments_per_second,
+            now or (lambda: datetime.now(UTC)),
+            sleep or time.sleep,
+        )
+
+    def __repr__(self) -> str:
+        # settings hold SecretStr values, which print masked
+        return f"TwilioSms(account_sid={self.settings.account_sid!r}, ...)"
+
+    @property
+    def client(self) -> Client:
+        """One client per thread: requests sessions are not shared between senders."""
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            s = self.settings
+            http = (
+                BaseUrlHttpClient(s.base_url, s.timeout)
+                if s.base_url
+                else TwilioHttpClient(timeout=s.timeout)
+            )
+            if s.api_key and s.api_secret:
+                client = Client(
+                    s.api_key, s.api_secret.get_secret_value(), s.account_sid, http_client=http
+                )
+            else:
+                token = s.auth_token.get_secret_value() if s.auth_token else None
+                client = Client(s.account_sid, token, http_client=http)
+            self._local.client = client
+        return client
+
+    def send(self, message: SendMessage) -> Receipt:
+        self.bucket.take(max(1, count_segments(message.text).segments))
+        options: dict[str, Any] = {"to": message.address, "body": message.text}
+        if self.settings.messaging_service_sid:
+            options["messaging_service_sid"] = self.settings.messaging_service_sid
+        if self.settings.from_number:
+            options["from_"] = self.settings.from_number
+        if self.settings.status_callback_url:
+            base = self.settings.status_callback_url.rstrip("/")
+            options["status_callback"] = f"{base}/twilio/status?outbox={message.message}"
+        try:
+            created = self.client.messages.create(**options)
+        except TwilioRestException as exc:
+            return self._refused(exc)
+        except requests.RequestException as exc:
+            return Receipt("unknown", detail=f"no answer from Twilio ({type(exc).__name__})")
+        return Receipt("sent", provider_id=created.sid, detail=str(created.status))
+
+    def _refused(self, exc: TwilioRestException) -> Receipt:
+        code = int(exc.code or 0)
+        if code in MISCONFIGURED:
+            raise ChannelConfigError(
+                f"Twilio refused the request: {MISCONFIGURED[code]} (code {code}); "
+                "check TWILIO_ACCOUNT_SID, the token or key pair, and TWILIO_FROM"
+            ) from None
+        if exc.status == 429 or code == 20429:
+            return Receipt("failed", detail="rate limited by Twilio (20429)", retryable=True)
+        if exc.status >= 500:
+            return Receipt("unknown", detail=f"Twilio answered {exc.status} (code {code})")
+        reason = PERMANENT.get(code, exc.msg)
+        return Receipt("undeliverable", detail=f"{reason} (Twilio {code})")
+
+    def reconcile(self, message: SendMessage, since: datetime) -> Receipt | None:
+        """Did an unanswered send go through? Listing Messages to that number since the
+        claim, with the same body, tells; `None` means it did not, and resending is safe."""
+        try:
+            found = self.client.messages.list(to=message.address, date_sent_after=since, limit=50)
+        except (TwilioRestException, requests.RequestException):
+            return Receipt("unknown", detail="Twilio could not be asked yet")
+        for existing in found:
+            if existing.body == message.text:
+                return Receipt("sent", provider_id=existing.sid, detail="reconciled")
+        return None
+
+    def close(self) -> None:
+        """Sessions close with their threads."""
