@@ -52,6 +52,15 @@ AsOption = Annotated[
     str | None, typer.Option("--as", help="Who is acting (a person id from the roster).")
 ]
 FAULT_ENV = "WARROOM_FAULT"
+ChannelsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--channels",
+        envvar="WARROOM_CHANNELS",
+        help="Channel settings file (twilio: / smtp:); the environment overrides it.",
+        show_default=False,
+    ),
+]
 
 
 def _submit(db: Path | None, incident: str | None, event: ev.Event) -> None:
@@ -469,17 +478,20 @@ def run(
         Path | None, typer.Option(help="Also write every message to this JSON-lines file.")
     ] = None,
     poll: Annotated[float, typer.Option(help="Seconds between checks.")] = 1.0,
+    settings_file: ChannelsOption = None,
     db: DbOption = None,
 ) -> None:
     """The worker: fires due timers and sends queued messages until SIGINT or SIGTERM."""
     from warroom.channels import Channel
-    from warroom.channels.console import ConsoleChannel, TranscriptChannel
+    from warroom.channels.config import load_settings
+    from warroom.channels.console import TranscriptChannel
+    from warroom.channels.registry import build_channels
 
     channels: dict[str, Channel]
     if transcript is not None:
         channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
     else:
-        channels = {k: ConsoleChannel(k, out.file) for k in ("sms", "email")}
+        channels = build_channels(load_settings(file=settings_file), out.file)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -509,3 +521,90 @@ def _work_once(runtime: Runtime) -> int:
     if os.environ.get(FAULT_ENV) == "kill-before-dispatch" and runtime.store.outbox():
         os.kill(os.getpid(), signal.SIGKILL)
     return fired + runtime.dispatch()
+
+
+inbound_app = typer.Typer(help="Replies arriving from people (the webhooks call the same code).")
+channels_app = typer.Typer(help="Check and test the SMS and e-mail channels.")
+app.add_typer(inbound_app, name="inbound")
+app.add_typer(channels_app, name="channels")
+
+
+@inbound_app.command("sms")
+@error_boundary
+def inbound_sms(
+    sender: Annotated[str, typer.Option("--from", help="The sender's number, e.g. +48601234567.")],
+    body: Annotated[str, typer.Option(help="The text, e.g. 'ACK 4821'.")],
+    db: DbOption = None,
+) -> None:
+    """Act on an SMS reply as if it had come from Twilio: ACK, APPROVE or REJECT."""
+    with opened_runtime(db) as runtime:
+        outcome = runtime.receive_sms(sender, body)
+    out.print(escape(outcome))
+    if outcome.startswith("ignored"):
+        raise typer.Exit(2)
+
+
+@channels_app.command("check")
+@error_boundary
+def channels_check(settings_file: ChannelsOption = None) -> None:
+    """Validate the channel settings without sending anything."""
+    from warroom.channels.config import load_settings
+    from warroom.channels.registry import describe
+
+    settings = load_settings(file=settings_file)
+    for kind, text in describe(settings).items():
+        out.print(f"{kind:>5}: {escape(text)}")
+    if settings.smtp is not None:
+        from warroom.channels.smtp_email import SmtpEmail
+
+        mail = SmtpEmail(settings.smtp)
+        try:
+            out.print(f"email: {escape(mail.check())}")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot reach SMTP_HOST={settings.smtp.host}:{settings.smtp.port} ({exc})"
+            ) from None
+        finally:
+            mail.close()
+
+
+@channels_app.command("test")
+@error_boundary
+def channels_test(
+    to: Annotated[str, typer.Option("--to", help="Person id from the roster.")],
+    settings_file: ChannelsOption = None,
+    library: LibraryOption = None,
+    roster: RosterOption = None,
+) -> None:
+    """Send a clearly marked test message to one person on each channel they have."""
+    from warroom.channels.config import load_settings
+    from warroom.channels.registry import build_channels
+
+    person = open_library(library, roster).require_roster().person(to)
+    channels = build_channels(load_settings(file=settings_file), out.file)
+    text = (
+        f"[warroom] TEST message for {person.name}: the channel works. "
+        "No action needed; this is not an incident."
+    )
+    contact = person.contact()
+    try:
+        for kind in contact.channels():
+            address = contact.phone if kind == "sms" else contact.email
+            message = SendMessage(
+                message=f"test-{kind}",
+                key=f"test/{to}/{kind}",
+                purpose="test",
+                step="test",
+                channel=kind,
+                address=address or "",
+                recipient=person.name,
+                person=person.id,
+                text=text,
+                subject="[warroom] TEST message: no action needed",
+            )
+            receipt = channels[kind].send(message)
+            detail = f" ({escape(receipt.detail)})" if receipt.detail else ""
+            out.print(f"{kind:>5} to {address}: {receipt.status}{detail}")
+    finally:
+        for channel in channels.values():
+            channel.close()

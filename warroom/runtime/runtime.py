@@ -17,11 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+
 from warroom.channels import Channel, Receipt
 from warroom.engine.decide import Decision, decide, new_incident
 from warroom.engine.effects import SendMessage
-from warroom.engine.events import Activated, DeliveryReported, Event, TimerFired
-from warroom.engine.state import Incident
+from warroom.engine.events import (
+    Acknowledged,
+    Activated,
+    Approved,
+    DeliveryReported,
+    Event,
+    Rejected,
+    TimerFired,
+)
+from warroom.engine.replies import Reply, parse_reply
+from warroom.engine.state import Incident, MessageState
 from warroom.errors import CommandRejected, NotFound, StoreError, WarroomError
 from warroom.runtime.clock import Clock
 from warroom.runtime.snapshot import Snapshot
@@ -215,6 +226,82 @@ class Runtime:
             )
         return open_ones[0].id
 
+    # -- replies ---------------------------------------------------------------------------
+
+    def receive_sms(self, sender: str, body: str) -> str:
+        """Act on an SMS reply (ACK, APPROVE, REJECT) and say what happened.
+
+        The sender's number names the person in each open incident's roster; the code names
+        the page or approval. Whatever the outcome, the reply is logged; a reply from an
+        unknown number, or about a closed incident, changes nothing.
+        """
+        now = self.clock.now()
+        incident_id: str | None = None
+        try:
+            number = _e164(sender)
+            reply = parse_reply(body)
+            incident_id, event = self._reply_event(number, reply)
+            self.submit(incident_id, event)
+            outcome = f"{reply.verb} accepted for {incident_id}"
+        except WarroomError as exc:
+            outcome = f"ignored: {exc}"
+        self.store.log_inbound(now, "sms", sender, body, incident_id, outcome)
+        return outcome
+
+    def _reply_event(self, number: str, reply: Reply) -> tuple[str, Event]:
+        by = f"sms:{number}"
+        candidates: list[tuple[str, str, MessageState]] = []
+        known = False
+        for row in self.store.incidents(open_only=True):
+            incident = self.incident(row.id)
+            person = next(
+                (p.id for p in incident.roster.people.values() if p.phone == number), None
+            )
+            if person is None or not incident.open:
+                continue
+            known = True
+            purpose = "page" if reply.verb == "ack" else "approval"
+            for message in incident.messages.values():
+                if message.person != person or message.purpose != purpose or not message.code:
+                    continue
+                if reply.code is not None and message.code != reply.code:
+                    continue
+                if self._still_open(incident, message):
+                    candidates.append((row.id, person, message))
+        if not known:
+            raise NotFound(f"{number} is not in the roster of any open incident")
+        chosen = {(i, m.code): (i, p, m) for i, p, m in candidates}
+        if not chosen:
+            what = f"code {reply.code}" if reply.code else "an open request"
+            raise CommandRejected(f"no {reply.verb} is waiting for {what} from {number}")
+        if len(chosen) > 1:
+            raise CommandRejected("several requests are open; reply with the code")
+        incident_id, person, message = next(iter(chosen.values()))
+        if reply.verb == "ack":
+            return incident_id, Acknowledged(person=person, code=message.code, by=by)
+        statement = message.statement or ""
+        if reply.verb == "approve":
+            return incident_id, Approved(
+                statement=statement, person=person, code=message.code, by=by
+            )
+        event = Rejected(
+            statement=statement, person=person, reason=reply.reason, code=message.code, by=by
+        )
+        return incident_id, event
+
+    @staticmethod
+    def _still_open(incident: Incident, message: MessageState) -> bool:
+        if message.purpose == "page":
+            step = incident.steps.get(message.step)
+            return (
+                step is not None
+                and step.state in ("paged", "escalated")
+                and message.person not in step.acked
+            )
+        statement = incident.statements.get(message.statement or "")
+        draft = statement.draft if statement else None
+        return draft is not None and draft.requested and draft.version == message.version
+
     # -- the worker ----------------------------------------------------------------------
 
     def fire_due_timers(self) -> int:
@@ -328,3 +415,12 @@ class Runtime:
             done += self.work()
         set_clock(moment)
         return done + self.work()
+
+
+def _e164(sender: str) -> str:
+    """The sender as the roster stores numbers; a malformed one is refused, not guessed."""
+    try:
+        number = phonenumbers.parse(sender, None)
+    except phonenumbers.NumberParseException:
+        raise CommandRejected(f"{sender!r} is not a phone number in international format") from None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))

@@ -71,6 +71,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX timers_due ON timers (due_at);
     """,
+    """
+    CREATE TABLE inbound (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        sender      TEXT NOT NULL,
+        body        TEXT NOT NULL,
+        incident    TEXT,
+        outcome     TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -374,6 +385,29 @@ class Store:
             (state, level, stamp(at), incident_id),
         )
         return seq
+
+    def log_inbound(
+        self,
+        at: datetime,
+        channel: str,
+        sender: str,
+        body: str,
+        incident: str | None,
+        outcome: str,
+    ) -> None:
+        """Every reply is kept, understood or not: the audit trail includes the ignored."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO inbound (at, channel, sender, body, incident, outcome)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (stamp(at), channel, sender, body[:2000], incident, outcome),
+            )
+
+    def inbound(self) -> list[tuple[str, str, str, str | None, str]]:
+        rows = self.db.execute(
+            "SELECT sender, body, channel, incident, outcome FROM inbound ORDER BY id"
+        ).fetchall()
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     def drop_timer(self, incident_id: str, timer: str, token: int) -> None:
         self.db.execute(
