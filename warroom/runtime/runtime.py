@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from warroom.channels import Channel, Receipt
+from warroom.channels.sandbox import SandboxChannel
 from warroom.engine.decide import Decision, decide, new_incident
 from warroom.engine.effects import SendMessage
 from warroom.engine.events import (
@@ -325,17 +326,22 @@ class Runtime:
         rows = self.store.claim(self.worker, now, limit)
         if not rows:
             return len(checked)
+        routes = [(row, self._channel_for(row)) for row in rows]  # reads state: this thread
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(rows))) as pool:
-            receipts = list(pool.map(self._send, rows))
+            receipts = list(pool.map(_send, routes))
         for row, receipt in zip(rows, receipts, strict=True):
             self._settle(row, receipt)
         return len(rows) + len(checked)
 
-    def _send(self, row: OutboxRow) -> Receipt:
+    def _channel_for(self, row: OutboxRow) -> Channel | None:
+        """The channel for a message; for an exercise, always inside the sandbox."""
         channel = self.channels.get(row.channel)
-        if channel is None:
-            return Receipt("undeliverable", detail=f"no {row.channel} channel is configured")
-        return channel.send(row.message)
+        incident = self.incident(row.incident)
+        if channel is None or not incident.exercise:
+            return channel
+        people = [incident.roster.people.get(p) for p in incident.participants]
+        addresses = {a for p in people if p is not None for a in (p.phone, p.email) if a}
+        return SandboxChannel(channel, frozenset(addresses))
 
     def _settle(self, row: OutboxRow, receipt: Receipt) -> None:
         now = self.clock.now()
@@ -415,6 +421,13 @@ class Runtime:
             done += self.work()
         set_clock(moment)
         return done + self.work()
+
+
+def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt:
+    row, channel = route
+    if channel is None:
+        return Receipt("undeliverable", detail=f"no {row.channel} channel is configured")
+    return channel.send(row.message)
 
 
 def _e164(sender: str) -> str:

@@ -1,0 +1,36 @@
+"""The exercise interlock: during an exercise, only named participants receive anything, and
+every text (and every e-mail subject) begins `EXERCISE EXERCISE EXERCISE`.
+
+The runtime wraps every channel in this for an exercise incident, whoever runs the worker and
+whatever the playbook's audiences say, so a drill can never reach the press, a regulator or
+the staff list. Messages to anyone else are simulated: recorded as delivered, never sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from warroom.channels import Channel, Receipt
+from warroom.engine.effects import SendMessage
+
+EXERCISE_MARK = "EXERCISE EXERCISE EXERCISE"
+
+
+class SandboxChannel:
+    def __init__(self, inner: Channel, allowed_addresses: frozenset[str]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.allowed = allowed_addresses
+
+    def send(self, message: SendMessage) -> Receipt:
+        if message.address not in self.allowed:
+            return Receipt("delivered", detail="exercise: simulated, not sent (not a participant)")
+        marked = replace(
+            message,
+            text=f"{EXERCISE_MARK}\n{message.text}",
+            subject=f"{EXERCISE_MARK} {message.subject}".strip(),
+        )
+        return self.inner.send(marked)
+
+    def close(self) -> None:
+        """The wrapped channel is closed by whoever opened it."""
