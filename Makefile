@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/warroom validate playbooks/
-	$(BIN)/warroom show data-breach --at 2026-11-23T09:00+01:00
+	$(BIN)/warroom exercise run breach-drill-q4 --out exercise-reports
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -154,6 +154,6 @@ def main() -> None:
     app()
 
 
-from warroom.cli import incident, library  # noqa: E402  (registers the commands)
+from warroom.cli import exercise, incident, library  # noqa: E402  (registers the commands)
 
-__all__ = ["app", "incident", "library", "main"]
+__all__ = ["app", "exercise", "incident", "library", "main"]

@@ -598,16 +598,40 @@ class _Run:
             )
             holder.person, holder.acked_at = chosen.person.id, None
             holder.tried.append(chosen.person.id)
-            self.page_new_holder(role_id, chosen.person.id)
+            if not self.page_new_holder(role_id, chosen.person.id):
+                self.tell_new_holder(role_id, chosen.person.id, level)
 
-    def page_new_holder(self, role_id: str, person_id: str) -> None:
-        """Whoever takes a role over is paged by every step still waiting on that role."""
+    def page_new_holder(self, role_id: str, person_id: str) -> bool:
+        """Whoever takes a role over is paged by every step still waiting on that role;
+        returns whether any step did."""
         person = self.inc.roster.person(person_id)
+        paged = False
         for step in self.book.steps:
             state = self.inc.steps[step.id]
             if state.state in ("paged", "escalated") and role_id in self.paged_roles(step):
                 state.paged[person_id] = role_id
                 self.page(step, state, person.contact(), role_id)
+                paged = True
+        return paged
+
+    def tell_new_holder(self, role_id: str, person_id: str, level: str) -> None:
+        """No step is paging for the role any more: the new holder is told, not left unaware."""
+        contact = self.inc.roster.person(person_id).contact()
+        title = self.book.roles[role_id].title
+        text = (
+            f"[warroom] {self.book.title}, incident {self.inc.id}, now at level {level}: "
+            f"you are the {title}. `warroom status` shows where things stand."
+        )
+        for channel in contact.channels():
+            self.send(
+                purpose="notice",
+                step=f"role:{role_id}",
+                contact=contact,
+                channel=channel,
+                text=text,
+                subject=f"[warroom] You are now {title}",
+                key_part=f"takeover-{role_id}-{level}",
+            )
 
     def level_lowered(self, event: LevelLowered) -> None:
         self.check_level(event.level)
@@ -920,6 +944,7 @@ class _Run:
                     self.now,
                     approved_by,
                     draft.correction,
+                    sum(len(s.releases) for s in self.inc.statements.values()),
                 )
             )
         what = "correction" if draft.correction else "released"

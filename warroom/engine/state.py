@@ -71,6 +71,8 @@ class Release:
     at: datetime
     approved_by: tuple[tuple[str, str], ...]
     correction: bool = False
+    order: int = 0
+    """Position among all releases of the incident: who heard first, even in one minute."""
 
 
 @dataclass

@@ -37,3 +37,18 @@ class VirtualClock:
         """Move to `moment`; time never runs backwards."""
         if moment > self._now:
             self._now = moment
+
+
+class AcceleratedClock:
+    """Real time, `speed` times faster, from `start`: a facilitated exercise that rehearses a
+    morning in an hour. At speed 1 it is the system clock shifted to `start`."""
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be above 0")
+        self.start = start
+        self.speed = speed
+        self._began = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self._began) * self.speed)

@@ -407,6 +407,12 @@ class Runtime:
                 return done
             done += step
 
+    def next_wake_up(self) -> datetime | None:
+        """The next moment the worker has something to do: a timer, or a postponed send."""
+        timer = self.store.next_timer()
+        moments = [m for m in (timer.due_at if timer else None, self.store.next_send_at()) if m]
+        return min(moments) if moments else None
+
     def run_until(self, moment: datetime) -> int:
         """On a virtual clock: jump from timer to timer up to `moment`, working at each."""
         set_clock = getattr(self.clock, "set", None)
@@ -414,10 +420,10 @@ class Runtime:
             raise WarroomError("run_until needs a virtual clock")
         done = self.work()
         while True:
-            following = self.store.next_timer()
-            if following is None or following.due_at > moment:
+            following = self.next_wake_up()
+            if following is None or following > moment:
                 break
-            set_clock(following.due_at)
+            set_clock(following)
             done += self.work()
         set_clock(moment)
         return done + self.work()

@@ -44,6 +44,9 @@ class Snapshot:
     roster_file: str
     roster_text: str
     csv: dict[str, str] = field(default_factory=dict)
+    scenario_file: str = ""
+    scenario_text: str = ""
+    """For an exercise: the scenario, so its report can be produced again from the log."""
 
     @classmethod
     def capture(cls, playbook_path: Path, roster_path: Path) -> Snapshot:
@@ -86,17 +89,23 @@ class Snapshot:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "playbook": {"file": self.playbook_file, "text": self.playbook_text},
             "roster": {"file": self.roster_file, "text": self.roster_text, "csv": self.csv},
         }
+        if self.scenario_text:
+            data["scenario"] = {"file": self.scenario_file, "text": self.scenario_text}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        scenario = data.get("scenario") or {}
         return cls(
             data["playbook"]["file"],
             data["playbook"]["text"],
             data["roster"]["file"],
             data["roster"]["text"],
             dict(data["roster"]["csv"]),
+            scenario.get("file", ""),
+            scenario.get("text", ""),
         )

@@ -434,6 +434,15 @@ class Store:
             return None
         return DueTimer(row["incident"], row["timer"], row["token"], unstamp(row["due_at"]))
 
+    def next_send_at(self) -> datetime | None:
+        """When the next postponed message (a retry, a reconciliation) becomes due."""
+        with self._errors():
+            row = self.db.execute(
+                "SELECT MIN(not_before) FROM outbox WHERE state IN ('queued', 'unknown')"
+                " AND not_before IS NOT NULL"
+            ).fetchone()
+        return unstamp(row[0]) if row and row[0] else None
+
     def claim(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
         """Mark up to `limit` queued messages `sending` for this worker, oldest first."""
         with self.transaction():

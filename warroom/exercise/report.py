@@ -1,0 +1,492 @@
+"""The after-action report (HSEEP AAR/IP style), computed from an exercise's event log alone.
+
+Everything is measured in exercise time (offsets from the scenario's start), so the same
+scenario gives a byte-identical report, and `warroom exercise replay` of a facilitated
+exercise is scored by exactly the same code.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from warroom.durations import format_duration
+from warroom.engine.state import Incident
+from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
+from warroom.store.sqlite import StoredEvent
+
+
+def offset(start: datetime, moment: datetime | None) -> str:
+    if moment is None:
+        return "never"
+    delta = moment - start
+    return "+" + (format_duration(delta) if delta.total_seconds() > 0 else "0m")
+
+
+@dataclass
+class ObjectiveResult:
+    id: str
+    title: str
+    status: str  # met | partially met | not met
+    target: str
+    measured: str
+    cause: str = ""
+
+
+@dataclass
+class Report:
+    exercise: str
+    title: str
+    playbook: str
+    incident: str
+    start: str
+    duration: str
+    final_level: str
+    objectives: list[ObjectiveResult]
+    first_statements: list[dict[str, str]]
+    acknowledgements: list[dict[str, str]]
+    escalations: list[dict[str, str]]
+    slas: list[dict[str, str]]
+    statements: list[dict[str, str]]
+    inquiries: list[dict[str, str]]
+    timeline: list[dict[str, str]]
+    improvements: list[dict[str, str]] = field(default_factory=list)
+    chart: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        counts = {
+            s: sum(o.status == s for o in self.objectives)
+            for s in ("met", "partially met", "not met")
+        }
+        return (
+            f"{self.title}: {counts['met']} of {len(self.objectives)} objectives met, "
+            f"{counts['partially met']} partially, {counts['not met']} not met"
+        )
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("chart")
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"# After-action report: {self.title}",
+            "",
+            f"Exercise `{self.exercise}` of playbook `{self.playbook}`, incident `{self.incident}`;"
+            f" started {self.start}, ran {self.duration} of exercise time, ended at level "
+            f"`{self.final_level}`.",
+            "",
+            f"**{self.summary}.**",
+            "",
+            "## Objectives",
+            "",
+            _table(
+                ["objective", "status", "target", "measured", "observed"],
+                [[o.title, o.status, o.target, o.measured, o.cause] for o in self.objectives],
+            ),
+        ]
+        sections = [
+            ("Time to first statement, per audience", self.first_statements),
+            ("Acknowledgements", self.acknowledgements),
+            ("Escalations", self.escalations),
+            ("SLAs", self.slas),
+            ("Media inquiries", self.inquiries),
+            ("Statements released", self.statements),
+            ("Improvement plan", self.improvements),
+            ("Timeline", self.timeline),
+        ]
+        for heading, rows in sections:
+            lines += ["", f"## {heading}", ""]
+            if rows:
+                lines.append(_table(list(rows[0]), [list(r.values()) for r in rows]))
+            else:
+                lines.append("None.")
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        e = html.escape
+
+        def table(rows: list[dict[str, str]]) -> str:
+            if not rows:
+                return "<p>None.</p>"
+            head = "".join(f"<th>{e(k)}</th>" for k in rows[0])
+            body = "".join(
+                "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row.values()) + "</tr>"
+                for row in rows
+            )
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+        objectives = [
+            {
+                "objective": o.title,
+                "status": o.status,
+                "target": o.target,
+                "measured": o.measured,
+                "observed": o.cause,
+            }
+            for o in self.objectives
+        ]
+        parts = [
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+            f"<title>After-action report: {e(self.title)}</title><style>{CSS}</style></head><body>",
+            f"<h1>After-action report: {e(self.title)}</h1>",
+            f"<p>Exercise <code>{e(self.exercise)}</code> of playbook <code>{e(self.playbook)}"
+            f"</code>, incident <code>{e(self.incident)}</code>; started {e(self.start)}, ran "
+            f"{e(self.duration)} of exercise time, ended at level <code>{e(self.final_level)}"
+            "</code>.</p>",
+            f"<p class='summary'>{e(self.summary)}.</p>",
+            "<h2>Timeline</h2>",
+            self._svg(),
+            "<h2>Objectives</h2>",
+            table(objectives)
+            .replace("<td>not met</td>", "<td class='bad'>not met</td>")
+            .replace("<td>met</td>", "<td class='good'>met</td>")
+            .replace("<td>partially met</td>", "<td class='warn'>partially met</td>"),
+        ]
+        for heading, rows in (
+            ("Time to first statement, per audience", self.first_statements),
+            ("Acknowledgements", self.acknowledgements),
+            ("Escalations", self.escalations),
+            ("SLAs", self.slas),
+            ("Media inquiries", self.inquiries),
+            ("Statements released", self.statements),
+            ("Improvement plan", self.improvements),
+            ("Timeline (every event)", self.timeline),
+        ):
+            parts += [f"<h2>{e(heading)}</h2>", table(rows)]
+        parts.append("</body></html>\n")
+        return "\n".join(parts)
+
+    def _svg(self) -> str:
+        """Steps as bars on exercise time, with escalations and injects marked. No script."""
+        e = html.escape
+        bars = self.chart.get("bars", [])
+        marks = self.chart.get("marks", [])
+        span = max(self.chart.get("span", 1.0), 1.0)
+        width, left, row = 900, 230, 26
+        height = row * (len(bars) + 2) + 20
+        scale = (width - left - 20) / span
+        out = [
+            f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+            f"role='img' aria-label='timeline of the exercise'>",
+        ]
+        for i, bar in enumerate(bars):
+            y = 10 + i * row
+            x = left + bar["from"] * scale
+            w = max(2.0, (bar["to"] - bar["from"]) * scale)
+            colour = {"met": "#2e7d32", "breached": "#c62828"}.get(bar["sla"], "#1565c0")
+            out.append(
+                f"<text x='4' y='{y + 15}' font-size='12'>{e(bar['label'][:32])}</text>"
+                f"<rect x='{x:.1f}' y='{y + 3}' width='{w:.1f}' height='16' fill='{colour}'>"
+                f"<title>{e(bar['label'])}: {e(bar['text'])}</title></rect>"
+            )
+        axis_y = 10 + len(bars) * row + 8
+        out.append(
+            f"<line x1='{left}' y1='{axis_y}' x2='{width - 20}' y2='{axis_y}' stroke='#555'/>"
+        )
+        for mark in marks:
+            x = left + mark["at"] * scale
+            colour = "#c62828" if mark["kind"] == "escalation" else "#ef6c00"
+            out.append(
+                f"<circle cx='{x:.1f}' cy='{axis_y}' r='5' fill='{colour}'>"
+                f"<title>{e(mark['text'])}</title></circle>"
+            )
+        for tick in range(0, int(span) + 1, max(1, int(span) // 8 or 1)):
+            x = left + tick * scale
+            out.append(
+                f"<text x='{x:.1f}' y='{axis_y + 18}' font-size='10' text-anchor='middle'>"
+                f"+{format_duration(timedelta(minutes=tick)) if tick else '0m'}</text>"
+            )
+        out.append("</svg>")
+        return "".join(out)
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem;width:100%}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f2f2f2}.good{color:#2e7d32;font-weight:bold}
+.bad{color:#c62828;font-weight:bold}.warn{color:#ef6c00;font-weight:bold}
+.summary{font-size:1.15rem;font-weight:bold}svg{border:1px solid #ddd;background:#fafafa}
+""".strip()
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# -- scoring --------------------------------------------------------------------------------
+
+
+def score(
+    scenario: ScenarioSpec, incident: Incident, events: list[StoredEvent], ended: datetime
+) -> Report:
+    start = scenario.start
+    book = incident.playbook
+    first_release: dict[str, datetime] = {}
+    first_order: dict[str, tuple[datetime, int]] = {}
+    for statement in incident.statements.values():
+        for release in statement.releases:
+            key = (release.at, release.order)
+            if release.audience not in first_order or key < first_order[release.audience]:
+                first_order[release.audience] = key
+                first_release[release.audience] = release.at
+    escalations = [
+        {"at": offset(start, s.at), "step": s.event.timer.split(":", 1)[1], "what": note}  # type: ignore[attr-defined]
+        for s in events
+        if s.event.kind == "timer-fired" and s.event.timer.startswith("esc:")  # type: ignore[attr-defined]
+        for note in s.notes
+        if "stale" not in note
+    ]
+    objectives = [
+        _objective(o, scenario, incident, first_order, escalations) for o in scenario.objectives
+    ]
+    acknowledgements = []
+    for role_id, role in incident.roles.items():
+        person = incident.roster.people.get(role.person or "")
+        acknowledgements.append(
+            {
+                "role": book.roles[role_id].title,
+                "person": person.name if person else "nobody",
+                "acknowledged": offset(start, role.acked_at),
+                "candidates tried": str(len(role.tried)),
+            }
+        )
+    slas = []
+    for step in book.steps:
+        state = incident.steps[step.id]
+        if step.due is None or state.state == "dormant":
+            continue
+        slas.append(
+            {
+                "step": step.title,
+                "due": "+" + format_duration(step.due),
+                "done": offset(start, state.finished_at),
+                "outcome": state.due_outcome or ("open" if state.finished_at is None else "met"),
+            }
+        )
+    statements = []
+    for statement in incident.statements.values():
+        for release in statement.releases:
+            statements.append(
+                {
+                    "statement": f"{book.statements[statement.id].title} v{release.version}"
+                    + (" (correction)" if release.correction else ""),
+                    "audience": book.audiences[release.audience].title,
+                    "language": release.language,
+                    "released": offset(start, release.at),
+                    "approved by": ", ".join(
+                        f"{incident.roster.people[p].name} ({r})"
+                        if p in incident.roster.people
+                        else p
+                        for r, p in release.approved_by
+                    )
+                    or "no approval needed",
+                    "text": release.text,
+                }
+            )
+    statements.sort(key=lambda s: (s["released"], s["statement"], s["audience"], s["language"]))
+    inquiries = []
+    for inquiry in incident.inquiries:
+        answered = next(
+            (
+                r
+                for r in sorted(
+                    release.at for st in incident.statements.values() for release in st.releases
+                )
+                if r >= inquiry.at
+            ),
+            None,
+        )
+        waited = format_duration(answered - inquiry.at) if answered else "unanswered"
+        inquiries.append(
+            {
+                "at": offset(start, inquiry.at),
+                "outlet": inquiry.outlet,
+                "question": inquiry.question,
+                "waited for a statement": waited,
+            }
+        )
+    timeline = [
+        {"at": offset(start, s.at), "event": s.event.kind, "by": s.event.by, "what": note}
+        for s in events
+        for note in s.notes
+    ]
+    first_statements = [
+        {
+            "audience": book.audiences[a].title,
+            "first statement": offset(start, first_release.get(a)),
+        }
+        for a in book.audiences
+        if a in first_release
+    ]
+    improvements = [
+        {
+            "objective": o.title,
+            "status": o.status,
+            "observed cause": o.cause,
+            "to improve": _advice(o),
+        }
+        for o in objectives
+        if o.status != "met"
+    ]
+    return Report(
+        exercise=scenario.exercise,
+        title=scenario.title or scenario.exercise,
+        playbook=book.id,
+        incident=incident.id,
+        start=start.isoformat(),
+        duration=format_duration(max(ended - start, timedelta(seconds=60))),
+        final_level=incident.level,
+        objectives=objectives,
+        first_statements=first_statements,
+        acknowledgements=acknowledgements,
+        escalations=escalations,
+        slas=slas,
+        statements=statements,
+        inquiries=inquiries,
+        timeline=timeline,
+        improvements=improvements,
+        chart=_chart(incident, events, start, ended),
+    )
+
+
+def _objective(
+    objective: ObjectiveSpec,
+    scenario: ScenarioSpec,
+    incident: Incident,
+    first_order: dict[str, tuple[datetime, int]],
+    escalations: list[dict[str, str]],
+) -> ObjectiveResult:
+    start = scenario.start
+    title = objective.title or objective.id
+    if objective.before:
+        keys = [first_order.get(a) for a in objective.before]
+        shown = ", ".join(
+            f"{a} {offset(start, k[0] if k else None)}"
+            for a, k in zip(objective.before, keys, strict=True)
+        )
+        released = [k for k in keys if k is not None]
+        ordered = all(a < b for a, b in itertools.pairwise(released))
+        if len(released) == len(keys) and ordered:
+            return ObjectiveResult(
+                objective.id, title, "met", " before ".join(objective.before), shown
+            )
+        if ordered and released:
+            cause = "not every audience received a statement"
+            return ObjectiveResult(
+                objective.id,
+                title,
+                "partially met",
+                " before ".join(objective.before),
+                shown,
+                cause,
+            )
+        return ObjectiveResult(
+            objective.id,
+            title,
+            "not met",
+            " before ".join(objective.before),
+            shown,
+            "an audience heard before the one that should hear first",
+        )
+    step_id = objective.step or ""
+    state = incident.steps.get(step_id)
+    target_delta = objective.done_within or objective.acked_within or timedelta()
+    what = "done" if objective.done_within else "acknowledged"
+    target = f"{what} within {format_duration(target_delta)}"
+    moment = state.finished_at if state is not None else None
+    if objective.acked_within and state is not None and state.acked:
+        moment = max(state.acked.values()) if state.finished_at is None else state.finished_at
+    measured = offset(start, moment)
+    ladder = [e["what"] for e in escalations if e["step"] == step_id]
+    if moment is not None and moment - start <= target_delta:
+        return ObjectiveResult(objective.id, title, "met", target, measured)
+    cause = "; ".join(ladder[:3]) if ladder else ""
+    if state is not None and state.due_outcome == "breached":
+        cause = (cause + "; " if cause else "") + "its SLA was breached"
+    if moment is None:
+        return ObjectiveResult(
+            objective.id,
+            title,
+            "not met",
+            target,
+            measured,
+            cause or f"step {step_id} never finished (state: {state.state if state else 'absent'})",
+        )
+    # late: still inside the playbook's own SLA for the step is partial success, past it not
+    late = format_duration(moment - start - target_delta)
+    due = incident.playbook.step(step_id).due if step_id in incident.steps else None
+    within_sla = due is not None and moment - start <= due
+    return ObjectiveResult(
+        objective.id,
+        title,
+        "partially met" if within_sla else "not met",
+        target,
+        measured,
+        (cause + "; " if cause else "")
+        + f"{late} late"
+        + (f", within the step's SLA of {format_duration(due)}" if within_sla and due else ""),
+    )
+
+
+def _advice(result: ObjectiveResult) -> str:
+    cause = result.cause.lower()
+    if "did not acknowledge" in cause or "moves to" in cause:
+        return (
+            "check the first candidates' contact details and availability; rehearse acknowledging"
+        )
+    if "approv" in cause or "sla" in cause:
+        return "agree approvers' response time; pre-approve holding language"
+    if "audience heard" in cause:
+        return "release staff before external audiences; check the step's `to:` order"
+    return "review the step's owner and timing in the playbook"
+
+
+def _chart(
+    incident: Incident, events: list[StoredEvent], start: datetime, ended: datetime
+) -> dict[str, Any]:
+    def minutes(moment: datetime) -> float:
+        return (moment - start).total_seconds() / 60
+
+    bars = []
+    for step in incident.playbook.steps:
+        state = incident.steps[step.id]
+        if state.started_at is None:
+            continue
+        end = state.finished_at or ended
+        bars.append(
+            {
+                "label": step.title,
+                "from": minutes(state.started_at),
+                "to": minutes(end),
+                "sla": state.due_outcome or "",
+                "text": f"{offset(start, state.started_at)} to {offset(start, state.finished_at)}",
+            }
+        )
+    marks = []
+    for stored in events:
+        kind = stored.event.kind
+        is_escalation = kind == "timer-fired" and getattr(stored.event, "timer", "").startswith(
+            "esc:"
+        )
+        is_inject = stored.event.by.startswith("inject:")
+        if (is_escalation or is_inject) and stored.notes:
+            marks.append(
+                {
+                    "at": minutes(stored.at),
+                    "kind": "escalation" if is_escalation else "inject",
+                    "text": f"{offset(start, stored.at)} {stored.notes[0]}",
+                }
+            )
+    return {"bars": bars, "marks": marks, "span": max(minutes(ended), 1.0)}
