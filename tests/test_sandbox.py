@@ -36,7 +36,7 @@ def test_an_exercise_reaches_only_its_participants(mini: Path, tmp_path: Path) -
         runtime.run_until(T0 + timedelta(hours=1))
 
         # the playbook released to staff and press: the engine believes all of it went out
-        statements = [m for m in runtime.incident(incident).messages.values()]
+        statements = list(runtime.incident(incident).messages.values())
         assert len({m.recipient for m in statements}) > 3
         assert {m.state for m in statements} == {"delivered"}
         # but only Anna's phone and mailbox were ever handed to a channel
