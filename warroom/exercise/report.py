@@ -253,15 +253,21 @@ def score(
     ]
     acknowledgements = []
     for role_id, role in incident.roles.items():
-        person = incident.roster.people.get(role.person or "")
-        acknowledgements.append(
-            {
-                "role": book.roles[role_id].title,
-                "person": person.name if person else "nobody",
-                "acknowledged": offset(start, role.acked_at),
-                "candidates tried": str(len(role.tried)),
-            }
-        )
+        for person_id in role.tried or [role.person or ""]:
+            person = incident.roster.people.get(person_id)
+            answers = [
+                step.acked[person_id]
+                for step in incident.steps.values()
+                if person_id in step.acked and person_id in step.paged
+            ]
+            acknowledgements.append(
+                {
+                    "role": book.roles[role_id].title,
+                    "person": person.name if person else "nobody",
+                    "acknowledged": offset(start, min(answers) if answers else None),
+                    "holds the role now": "yes" if person_id == role.person else "no",
+                }
+            )
     slas = []
     for step in book.steps:
         state = incident.steps[step.id]

@@ -1,0 +1,205 @@
+"""Tabletop exercises: the shipped drills are scored as written, repeatably, from the log."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from warroom.cli import app
+
+LIBRARY = Path(__file__).parent.parent / "playbooks"
+runner = CliRunner()
+
+
+def exercise(*args: str, library: Path = LIBRARY) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["exercise", *args, "--library", str(library)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run(name: str, out: Path) -> dict[str, Any]:
+    code, stdout, stderr = exercise("run", name, "--out", str(out), "--quiet")
+    assert code == 0, stderr
+    assert f"report: {out / name}.html" in stdout
+    report: dict[str, Any] = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+    return report
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {o["id"]: o["status"] for o in report["objectives"]}
+
+
+def test_breach_drill_scores_what_it_was_written_to_test(tmp_path: Path) -> None:
+    report = run("breach-drill-q4", tmp_path)
+    assert statuses(report) == {
+        "holding-fast": "met",
+        "staff-first": "met",
+        "all-acked": "met",
+        "acked-on-target": "not met",  # legal on call stays silent
+    }
+    missed = next(o for o in report["objectives"] if o["id"] == "acked-on-target")
+    assert "Piotr Zieliński did not acknowledge; moves to Joanna Szymańska" in missed["cause"]
+    assert missed["measured"] == "+15m"
+    assert report["final_level"] == "crisis"  # the inject at +40m
+    assert report["inquiries"][0]["outlet"]
+    assert {row["audience"] for row in report["first_statements"]} >= {"All staff", "Media"}
+    assert report["improvements"][0]["objective"] == missed["title"]
+
+
+def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path) -> None:
+    report = run("fire-drill", tmp_path)
+    assert statuses(report)["acked-on-target"] == "not met"
+    missed = next(o for o in report["objectives"] if o["id"] == "acked-on-target")
+    assert "Ewa Wiśniewska did not acknowledge; moves to Tomasz Wójcik" in missed["cause"]
+    assert "3m late" in missed["cause"]
+    escalations = [e for e in report["escalations"] if "moves to Tomasz Wójcik" in e["what"]]
+    assert escalations[0]["at"] == "+5m"
+    spokespeople = [
+        (a["person"], a["acknowledged"])
+        for a in report["acknowledgements"]
+        if a["role"] == "Spokesperson"
+    ]
+    assert spokespeople[:2] == [("Ewa Wiśniewska", "never"), ("Tomasz Wójcik", "+8m")]
+
+
+def test_the_same_scenario_gives_a_byte_identical_report(tmp_path: Path) -> None:
+    run("breach-drill-q4", tmp_path / "one")
+    run("breach-drill-q4", tmp_path / "two")
+    for kind in ("md", "html", "json"):
+        one = (tmp_path / "one" / f"breach-drill-q4.{kind}").read_bytes()
+        two = (tmp_path / "two" / f"breach-drill-q4.{kind}").read_bytes()
+        assert one == two, kind
+
+
+def test_replay_scores_the_log_the_same_way(tmp_path: Path) -> None:
+    report = run("fire-drill", tmp_path)
+    result = runner.invoke(
+        app,
+        ["exercise", "replay", report["incident"], "--out", str(tmp_path / "again")],
+        env={"WARROOM_DB": str(tmp_path / "fire-drill.db")},
+    )
+    assert result.exit_code == 0, result.stderr
+    again = json.loads((tmp_path / "again" / "fire-drill.json").read_text(encoding="utf-8"))
+    assert again["objectives"] == report["objectives"]
+    assert again["statements"] == report["statements"]
+
+
+def test_the_html_report_is_self_contained(tmp_path: Path) -> None:
+    run("breach-drill-q4", tmp_path)
+    page = (tmp_path / "breach-drill-q4.html").read_text(encoding="utf-8")
+    assert "<svg" in page
+    assert "<style>" in page
+    assert "<script" not in page
+    assert " src=" not in page
+    assert "<link" not in page
+    assert "not met" in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("run", "nope"), "unknown exercise 'nope'"),
+        (("run", "fire-drill", "--live"), "--live needs --participants"),
+        (
+            ("run", "fire-drill", "--live", "--participants", "zofia"),
+            "--participants: 'zofia' is not a person in the roster",
+        ),
+        (("run", "fire-drill", "--participants", "anna-kowalska"), "only applies with --live"),
+        (("run", "fire-drill", "--format", "pdf"), "--format 'pdf' is not one of"),
+    ],
+)
+def test_bad_exercise_commands(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    code, _, stderr = exercise(*args, "--out", str(tmp_path))
+    assert code == 2
+    assert message in stderr
+
+
+def test_a_broken_scenario_is_reported_with_its_position(tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    scenario = library / "exercises" / "fire-drill.yaml"
+    text = scenario.read_text(encoding="utf-8")
+    scenario.write_text(text.replace("playbook: facility-emergency", "playbook: flood"), "utf-8")
+    code, _, stderr = exercise("run", "fire-drill", "--out", str(tmp_path), library=library)
+    assert code == 1
+    assert "fire-drill.yaml:" in stderr
+    assert "playbook: unknown playbook 'flood'" in stderr
+
+
+def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> None:
+    """The interlock against the real SMTP server and the Twilio stand-in: the playbook's
+    audiences list the press, customers and the regulator; only the participant hears."""
+    import socket
+    from datetime import timedelta
+
+    from aiosmtpd.controller import Controller
+
+    from warroom.channels.config import SmtpSettings, TwilioSettings
+    from warroom.channels.sandbox import EXERCISE_MARK
+    from warroom.channels.smtp_email import SmtpEmail
+    from warroom.channels.twilio_sms import TwilioSms
+    from warroom.channels.twilio_standin import TwilioStandIn
+    from warroom.exercise.runner import Exercise
+    from warroom.library import load_library
+    from warroom.runtime.clock import VirtualClock
+    from warroom.runtime.runtime import Runtime
+    from warroom.runtime.snapshot import Snapshot
+    from warroom.store.sqlite import Store
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.envelopes: list[Any] = []
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            self.envelopes.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    library = load_library([LIBRARY], LIBRARY / "roster.yaml")
+    spec, _ = library.scenarios["breach-drill-q4"]
+    store = Store.open(tmp_path / "live.db")
+    try:
+        with TwilioStandIn() as twilio:
+            email = SmtpEmail(
+                SmtpSettings(
+                    host="127.0.0.1", port=port, security="none", from_address="w@acme.example"
+                )
+            )
+            sms = TwilioSms(
+                TwilioSettings(
+                    account_sid=twilio.account_sid,
+                    auth_token=twilio.auth_token,
+                    from_number="+48221234567",
+                    base_url=twilio.base_url,
+                )
+            )
+            clock = VirtualClock(spec.start)
+            runtime = Runtime(store, clock, {"sms": sms, "email": email}, concurrency=1)
+            snapshot = Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml")
+            # Piotr (legal on call) is the live participant; the others are simulated
+            result = Exercise(spec, snapshot, runtime, participants=("piotr-zielinski",)).run()
+            email.close()
+            incident = runtime.incident(result.incident)
+            assert len({m.recipient for m in incident.messages.values()}) > 10
+            piotr = incident.roster.person("piotr-zielinski")
+            released = [m for m in incident.messages.values() if m.purpose == "statement"]
+            assert {m.audience for m in released} >= {"employees", "media"}
+            assert {m["to"] for m in twilio.messages} == {piotr.phone}
+            assert all(m["body"].startswith(EXERCISE_MARK) for m in twilio.messages)
+        assert result.ended - spec.start <= timedelta(days=3)
+    finally:
+        store.close()
+        smtp.stop()
+    recipients = {r for envelope in inbox.envelopes for r in envelope.rcpt_tos}
+    assert recipients == {piotr.email}
+    for envelope in inbox.envelopes:
+        assert EXERCISE_MARK.encode() in envelope.content
