@@ -96,13 +96,22 @@ def load_settings(
     if file is not None:
         try:
             loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ChannelConfigError(f"cannot read channel settings {file}: {exc}") from None
+        except OSError as exc:
+            raise ChannelConfigError(
+                f"cannot read channel settings {file}: {exc.strerror}"
+            ) from None
+        except yaml.YAMLError as exc:
+            # never PyYAML's own text: it quotes the offending line, which may hold a secret
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            raise ChannelConfigError(f"{file}{where}: not valid YAML") from None
         if not isinstance(loaded, dict) or set(loaded) - set(sections):
             raise ChannelConfigError(
                 f"{file}: expected a mapping with `twilio:` and/or `smtp:` sections"
             )
         for name, values in loaded.items():
+            if values is not None and not isinstance(values, dict):
+                raise ChannelConfigError(f"{file}: `{name}:` must be a mapping of settings")
             sections[name].update(values or {})
     for section, names in ENV.items():
         for field, variable in names.items():

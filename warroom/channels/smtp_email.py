@@ -49,9 +49,9 @@ class SmtpEmail:
             mail["Reply-To"] = s.reply_to
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Warroom-Message"] = message.message
+        mail.set_content(message.text)  # set_content resets Content-* headers: language after
         if message.language:
             mail["Content-Language"] = message.language
-        mail.set_content(message.text)
         if s.html:
             paragraphs = "".join(
                 f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>"
@@ -74,24 +74,29 @@ class SmtpEmail:
                 pass
             self._drop()
         s = self.settings
+        opened: smtplib.SMTP | None = None
         try:
             if s.security == "tls":
-                connection = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.tls)
+                opened = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self.tls)
             else:
-                connection = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                opened = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
                 if s.security == "starttls":
-                    connection.starttls(context=self.tls)
+                    opened.starttls(context=self.tls)
             if s.username and s.password:
-                connection.login(s.username, s.password.get_secret_value())
-        except smtplib.SMTPAuthenticationError:
-            raise ChannelConfigError(
-                f"the SMTP server {s.host} refused the login of SMTP_USER={s.username!r}"
-            ) from None
-        except smtplib.SMTPNotSupportedError:
-            raise ChannelConfigError(
-                f"the SMTP server {s.host}:{s.port} does not offer STARTTLS; "
-                "set SMTP_SECURITY=tls or none"
-            ) from None
+                opened.login(s.username, s.password.get_secret_value())
+        except (
+            smtplib.SMTPAuthenticationError,
+            smtplib.SMTPNotSupportedError,
+            ssl.SSLError,
+        ) as exc:
+            if opened is not None:
+                opened.close()
+            raise ChannelConfigError(_misconfigured(s, exc)) from None
+        except BaseException:
+            if opened is not None:
+                opened.close()
+            raise
+        connection = opened
         self._local.connection = connection
         with self._lock:
             self._all.append(connection)
@@ -144,3 +149,14 @@ def _answer(code: int, reply: bytes | str) -> Receipt:
     if 400 <= code < 500:
         return Receipt("failed", detail=detail, retryable=True)
     return Receipt("undeliverable", detail=detail)
+
+
+def _misconfigured(settings: SmtpSettings, exc: Exception) -> str:
+    where = f"the SMTP server {settings.host}:{settings.port}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"{where} refused the login of SMTP_USER={settings.username!r}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"{where} does not offer STARTTLS; set SMTP_SECURITY=tls or none"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"{where} presented a certificate this machine does not trust ({exc.verify_message})"
+    return f"{where}: TLS failed ({exc})"

@@ -168,7 +168,9 @@ class TwilioSms:
         """Did an unanswered send go through? Listing Messages to that number since the
         claim, with the same body, tells; `None` means it did not, and resending is safe."""
         try:
-            found = self.client.messages.list(to=message.address, date_sent_after=since, limit=50)
+            # the client writes the time with a Z without converting it: give it UTC
+            utc = since.astimezone(UTC)
+            found = self.client.messages.list(to=message.address, date_sent_after=utc, limit=50)
         except (TwilioRestException, requests.RequestException):
             return Receipt("unknown", detail="Twilio could not be asked yet")
         for existing in found:

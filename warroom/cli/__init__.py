@@ -144,9 +144,11 @@ def opened_runtime(db: Path | None, **channels: Any) -> Iterator[Any]:
     frozen = os.environ.get(CLOCK_ENV)
     clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
     store = Store.open(db or Path(os.environ.get(DB_ENV) or DEFAULT_DB))
+    runtime = Runtime(store, clock, channels)
     try:
-        yield Runtime(store, clock, channels)
+        yield runtime
     finally:
+        runtime.close()
         store.close()
 
 

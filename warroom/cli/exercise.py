@@ -110,7 +110,7 @@ def _run_simulated(
 ) -> Report:
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)  # a simulated run starts from nothing, so it repeats
-    store = Store.open(path)
+    store = Store.open(path, durable=False)  # rebuilt from the scenario on every run
     try:
         clock = VirtualClock(spec.start)
         outages: dict[str, list[tuple[datetime, datetime]]] = {}

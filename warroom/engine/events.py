@@ -28,7 +28,11 @@ class Event:
             EVENT_TYPES[cls.kind] = cls
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, **dataclasses.asdict(self)}
+        # shallow: values are plain (a facts dict at most), and this runs for every event
+        return {
+            "kind": self.kind,
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+        }
 
 
 def event_from_json(data: dict[str, Any]) -> Event:

@@ -88,6 +88,8 @@ class Exercise:
         self.agenda: list[_Action] = []
         self.counter = itertools.count()
         self.seen: set[tuple[str, str]] = set()
+        self.scanned = 0
+        self.watching: list[str] = []
         self.log: list[str] = []
         self.on_progress = on_progress or (lambda text: None)
         self.incident = ""
@@ -245,24 +247,39 @@ class Exercise:
     # -- simulated people ------------------------------------------------------------------
 
     def _observe(self) -> None:
-        """Schedule how each simulated person answers what reached them."""
+        """Schedule how each simulated person answers what reached them.
+
+        Only messages new since the last look, and those still on their way, are examined:
+        a three-day exercise sends thousands of statements nobody simulated answers.
+        """
         incident = self.runtime.incident(self.incident)
         now = self.runtime.clock.now()
-        for message in incident.messages.values():
-            person = message.person
+        messages = list(incident.messages.values())
+        for message in messages[self.scanned :]:
             if (
-                person is None
-                or person in self.participants
-                or message.state != "delivered"
-                or message.code is None
-                or (person, message.code) in self.seen
+                message.person is not None
+                and message.code is not None
+                and message.person not in self.participants
+                and message.person in self.scenario.responders
             ):
+                self.watching.append(message.id)
+        self.scanned = len(messages)
+        still: list[str] = []
+        for message_id in self.watching:
+            message = incident.messages[message_id]
+            person = message.person
+            if message.state != "delivered":
+                if message.state not in ("failed", "undeliverable"):
+                    still.append(message_id)
+                continue
+            if person is None or message.code is None or (person, message.code) in self.seen:
                 continue
             self.seen.add((person, message.code))
             responder = self.scenario.responders.get(person)
             if responder is None or responder.silent:
                 continue
             self._respond(person, responder, message.purpose, message.code, message.statement, now)
+        self.watching = still
 
     def _respond(
         self,

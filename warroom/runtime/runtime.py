@@ -79,6 +79,8 @@ class Runtime:
         self.clock = clock
         self.channels = dict(channels or {})
         self.concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
+        """Kept for the runtime's life: channels keep one connection per sending thread."""
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self._cache: dict[str, tuple[Incident, int]] = {}
 
@@ -135,6 +137,12 @@ class Runtime:
         self._cache[incident_id] = (incident, 1)
         return Outcome(incident_id, 1, tuple(decision.notes), len(decision.effects))
 
+    def close(self) -> None:
+        """Stop the sending threads; the store and channels are closed by their owners."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
     def _append(
         self, incident: Incident, n: int, event: Event, now: datetime, decision: Decision
     ) -> None:
@@ -166,19 +174,25 @@ class Runtime:
         also: Callable[[], None] | None = None,
     ) -> Outcome:
         """Decide one event and persist it with its effects, or write nothing at all."""
-        now = self.clock.now()
         try:
             with self.store.transaction():
-                incident, n = self._current(incident_id)
-                decision = decide(incident, event, now)
-                if isinstance(event, TimerFired):
-                    self.store.drop_timer(incident_id, event.timer, event.token)
-                if also is not None:
-                    also()
-                self._append(incident, n + 1, event, now, decision)
+                return self._decide_and_append(incident_id, event, also)
         except BaseException:
             self._cache.pop(incident_id, None)  # the in-memory state may be half-changed
             raise
+
+    def _decide_and_append(
+        self, incident_id: str, event: Event, also: Callable[[], None] | None = None
+    ) -> Outcome:
+        """The body of `submit`, inside a transaction the caller holds."""
+        now = self.clock.now()
+        incident, n = self._current(incident_id)
+        decision = decide(incident, event, now)
+        if isinstance(event, TimerFired):
+            self.store.drop_timer(incident_id, event.timer, event.token)
+        if also is not None:
+            also()
+        self._append(incident, n + 1, event, now, decision)
         self._cache[incident_id] = (incident, n + 1)
         return Outcome(incident_id, n + 1, tuple(decision.notes), len(decision.effects))
 
@@ -322,15 +336,26 @@ class Runtime:
         now = self.clock.now()
         checked = self.store.claim_unknown(self.worker, now, limit)
         for row in checked:
-            self._reconcile(row)
+            with self.store.transaction():
+                self._reconcile(row)
         rows = self.store.claim(self.worker, now, limit)
         if not rows:
             return len(checked)
         routes = [(row, self._channel_for(row)) for row in rows]  # reads state: this thread
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(rows))) as pool:
-            receipts = list(pool.map(_send, routes))
-        for row, receipt in zip(rows, receipts, strict=True):
-            self._settle(row, receipt)
+        if self.concurrency == 1 or len(rows) == 1:
+            receipts = [_send(route) for route in routes]
+        else:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
+            receipts = list(self._pool.map(_send, routes))
+        try:
+            with self.store.transaction():  # one commit for the whole pass, not one per receipt
+                for row, receipt in zip(rows, receipts, strict=True):
+                    self._settle(row, receipt)
+        except BaseException:
+            for row in rows:
+                self._cache.pop(row.incident, None)
+            raise
         return len(rows) + len(checked)
 
     def _channel_for(self, row: OutboxRow) -> Channel | None:
@@ -355,9 +380,9 @@ class Runtime:
             final = Receipt(
                 "failed", detail=f"gave up after {row.attempts} attempts: {receipt.detail}"
             )
-            self.record(row.message, final)
+            self._record(row.message, final)
         else:
-            self.record(row.message, receipt)
+            self._record(row.message, receipt)
 
     def _reconcile(self, row: OutboxRow) -> None:
         """Ask the provider whether an unanswered send went through, before resending."""
@@ -374,9 +399,10 @@ class Runtime:
         elif found.status == "unknown":
             self.store.postpone(row.id, "unknown", now + RECONCILE_AFTER, found.detail, now)
         else:
-            self.record(row.message, found)
+            self._record(row.message, found)
 
-    def record(self, message: SendMessage, receipt: Receipt) -> None:
+    def _record(self, message: SendMessage, receipt: Receipt) -> None:
+        """Settle the outbox row and tell the engine, inside the caller's transaction."""
         incident_id = message.message.rsplit("-m", 1)[0]
         now = self.clock.now()
 
@@ -392,7 +418,7 @@ class Runtime:
         event = DeliveryReported(
             message=message.message, status=receipt.status, detail=receipt.detail, by="dispatcher"
         )
-        self.submit(incident_id, event, also=settle)
+        self._decide_and_append(incident_id, event, also=settle)
 
     def recover(self) -> int:
         """At start: messages a dead worker left `sending` go back to the queue."""

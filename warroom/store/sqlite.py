@@ -88,11 +88,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def stamp(moment: datetime) -> str:
     """UTC, fixed width: such strings sort in time order, so SQL can compare them."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def unstamp(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,9 @@ class Store:
         self.db = connection
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = 5.0) -> Store:
+    def open(cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True) -> Store:
+        """`durable=False` skips waiting for the disk: only for a database that can be rebuilt
+        from scratch, such as a simulated exercise's."""
         path = Path(path)
         if path.exists() and path.is_dir():
             raise StoreError(f"database {path} is a folder; expected a file (--db / WARROOM_DB)")
@@ -178,7 +180,7 @@ class Store:
                 mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if mode != "wal":
                     raise StoreError(f"database {path} cannot use WAL mode (got {mode})")
-                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute(f"PRAGMA synchronous = {'NORMAL' if durable else 'OFF'}")
                 store._migrate()
         except BaseException:
             db.close()
@@ -460,13 +462,13 @@ class Store:
     def postpone(
         self, message_id: str, state: str, not_before: datetime, detail: str, now: datetime
     ) -> None:
-        """Back to `queued` (a retry) or to `unknown` (to be reconciled), not before a time."""
-        with self.transaction():
-            self.db.execute(
-                "UPDATE outbox SET state = ?, not_before = ?, detail = ?, claimed_by = NULL,"
-                " updated_at = ? WHERE id = ?",
-                (state, stamp(not_before), detail, stamp(now), message_id),
-            )
+        """Back to `queued` (a retry) or to `unknown` (to be reconciled), not before a time.
+        Call inside `transaction()`."""
+        self.db.execute(
+            "UPDATE outbox SET state = ?, not_before = ?, detail = ?, claimed_by = NULL,"
+            " updated_at = ? WHERE id = ?",
+            (state, stamp(not_before), detail, stamp(now), message_id),
+        )
 
     def claim_unknown(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
         """Messages whose send had no clear answer and are due to be reconciled."""
