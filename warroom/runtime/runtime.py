@@ -348,14 +348,23 @@ class Runtime:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
             receipts = list(self._pool.map(_send, routes))
+        refused: WarroomError | None = None
         try:
             with self.store.transaction():  # one commit for the whole pass, not one per receipt
-                for row, receipt in zip(rows, receipts, strict=True):
-                    self._settle(row, receipt)
+                for row, outcome in zip(rows, receipts, strict=True):
+                    if isinstance(outcome, WarroomError):
+                        # misconfigured (a revoked token): nothing was processed, so the
+                        # message simply waits in the queue for the fixed configuration
+                        refused = refused or outcome
+                        self.store.postpone(row.id, "queued", now, str(outcome), now)
+                    else:
+                        self._settle(row, outcome)
         except BaseException:
             for row in rows:
                 self._cache.pop(row.incident, None)
             raise
+        if refused is not None:
+            raise refused  # every other receipt of the pass is already recorded
         return len(rows) + len(checked)
 
     def _channel_for(self, row: OutboxRow) -> Channel | None:
@@ -371,7 +380,8 @@ class Runtime:
     def _settle(self, row: OutboxRow, receipt: Receipt) -> None:
         now = self.clock.now()
         if receipt.status == "unknown":
-            self.store.postpone(row.id, "unknown", now + RECONCILE_AFTER, receipt.detail, now)
+            wait = max(RECONCILE_AFTER, backoff(row.id, row.attempts))
+            self.store.postpone(row.id, "unknown", now + wait, receipt.detail, now)
         elif receipt.status == "failed" and receipt.retryable and row.attempts < MAX_ATTEMPTS:
             wait = backoff(row.id, row.attempts)
             detail = f"{receipt.detail}; attempt {row.attempts}, retry in {wait.seconds}s"
@@ -396,8 +406,12 @@ class Runtime:
         found: Receipt | None = reconcile(row.message, since)
         if found is None:
             self.store.postpone(row.id, "queued", now, "not found at the provider; resending", now)
+        elif found.status == "unknown" and row.attempts >= MAX_ATTEMPTS:
+            gave_up = f"outcome still unknown after {row.attempts} attempts: {found.detail}"
+            self._record(row.message, Receipt("failed", detail=gave_up))
         elif found.status == "unknown":
-            self.store.postpone(row.id, "unknown", now + RECONCILE_AFTER, found.detail, now)
+            wait = max(RECONCILE_AFTER, backoff(row.id, row.attempts))
+            self.store.postpone(row.id, "unknown", now + wait, found.detail, now)
         else:
             self._record(row.message, found)
 
@@ -455,11 +469,16 @@ class Runtime:
         return done + self.work()
 
 
-def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt:
+def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt | WarroomError:
+    """One send; a channel's misconfiguration is returned, not raised, so that the other
+    messages of the pass are still recorded before the worker stops."""
     row, channel = route
     if channel is None:
         return Receipt("undeliverable", detail=f"no {row.channel} channel is configured")
-    return channel.send(row.message)
+    try:
+        return channel.send(row.message)
+    except WarroomError as exc:
+        return exc
 
 
 def _e164(sender: str) -> str:
