@@ -622,15 +622,20 @@ class _Run:
             f"[warroom] {self.book.title}, incident {self.inc.id}, now at level {level}: "
             f"you are the {title}. `warroom status` shows where things stand."
         )
+        key = f"takeover-{role_id}-{level}"
+        self.notify(contact, f"role:{role_id}", text, f"[warroom] You are now {title}", key)
+
+    def notify(self, contact: Contact, step: str, text: str, subject: str, key_part: str) -> None:
+        """A notice that needs no answer, on every channel the person has."""
         for channel in contact.channels():
             self.send(
                 purpose="notice",
-                step=f"role:{role_id}",
+                step=step,
                 contact=contact,
                 channel=channel,
                 text=text,
-                subject=f"[warroom] You are now {title}",
-                key_part=f"takeover-{role_id}-{level}",
+                subject=subject,
+                key_part=key_part,
             )
 
     def level_lowered(self, event: LevelLowered) -> None:
@@ -800,16 +805,9 @@ class _Run:
                 f"{self.name(event.person)}: {event.reason}. Revise the facts "
                 f"(warroom fact NAME=VALUE); a new version goes to the approvers."
             )
-            for channel in contact.channels():
-                self.send(
-                    purpose="notice",
-                    step=f"statement:{statement.id}",
-                    contact=contact,
-                    channel=channel,
-                    text=text,
-                    subject=f"[warroom] {spec.title} rejected",
-                    key_part=f"rejected-{statement.id}-v{draft.version}-{len(draft.rejections)}",
-                )
+            key = f"rejected-{statement.id}-v{draft.version}-{len(draft.rejections)}"
+            subject = f"[warroom] {spec.title} rejected"
+            self.notify(contact, f"statement:{statement.id}", text, subject, key)
             self.note(f"{spec.title}: sent back to its owner {contact.name}")
         draft.requested = False  # a new version (after a fact changes) is requested afresh
 

@@ -68,6 +68,19 @@ class Report:
             f"{counts['partially met']} partially, {counts['not met']} not met"
         )
 
+    def sections(self) -> list[tuple[str, list[dict[str, str]]]]:
+        """The report's tables after the objectives, in order, for every format."""
+        return [
+            ("Time to first statement, per audience", self.first_statements),
+            ("Acknowledgements", self.acknowledgements),
+            ("Escalations", self.escalations),
+            ("SLAs", self.slas),
+            ("Media inquiries", self.inquiries),
+            ("Statements released", self.statements),
+            ("Improvement plan", self.improvements),
+            ("Timeline", self.timeline),
+        ]
+
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("chart")
@@ -90,17 +103,7 @@ class Report:
                 [[o.title, o.status, o.target, o.measured, o.cause] for o in self.objectives],
             ),
         ]
-        sections = [
-            ("Time to first statement, per audience", self.first_statements),
-            ("Acknowledgements", self.acknowledgements),
-            ("Escalations", self.escalations),
-            ("SLAs", self.slas),
-            ("Media inquiries", self.inquiries),
-            ("Statements released", self.statements),
-            ("Improvement plan", self.improvements),
-            ("Timeline", self.timeline),
-        ]
-        for heading, rows in sections:
+        for heading, rows in self.sections():
             lines += ["", f"## {heading}", ""]
             if rows:
                 lines.append(_table(list(rows[0]), [list(r.values()) for r in rows]))
@@ -148,16 +151,7 @@ class Report:
             .replace("<td>met</td>", "<td class='good'>met</td>")
             .replace("<td>partially met</td>", "<td class='warn'>partially met</td>"),
         ]
-        for heading, rows in (
-            ("Time to first statement, per audience", self.first_statements),
-            ("Acknowledgements", self.acknowledgements),
-            ("Escalations", self.escalations),
-            ("SLAs", self.slas),
-            ("Media inquiries", self.inquiries),
-            ("Statements released", self.statements),
-            ("Improvement plan", self.improvements),
-            ("Timeline (every event)", self.timeline),
-        ):
+        for heading, rows in self.sections():
             parts += [f"<h2>{e(heading)}</h2>", table(rows)]
         parts.append("</body></html>\n")
         return "\n".join(parts)
