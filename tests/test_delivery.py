@@ -8,7 +8,6 @@ what happened when a channel failed?
 
 from __future__ import annotations
 
-import socket
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -18,10 +17,10 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from warroom.channels.config import ChannelConfigError, SmtpSettings, TwilioSettings
 from warroom.channels.smtp_email import SmtpEmail
+from warroom.channels.testing import Mailbox, free_port
 from warroom.channels.twilio_sms import TwilioSms
 from warroom.channels.twilio_standin import Faults, TwilioStandIn
 from warroom.runtime.clock import VirtualClock
@@ -42,50 +41,6 @@ SMS_TEXT = "Acme: the shop is down since 9:40. Next update by 11:00."
 
 
 # -- a mail server on loopback ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every envelope it accepts; `refuse` answers RCPT for an
-    address with the given reply (and counts how often it was asked)."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.peers: list[object] = []  # (host, port) of the connection
-        self.refuse: dict[str, str] = {}
-        self.refused: Counter[str] = Counter()
-
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address in self.refuse:
-            self.refused[address] += 1
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        self.peers.append(session.peer)
-        return "250 Message accepted for delivery"
-
-    def received(self) -> Counter[str]:
-        return Counter(address for e in self.envelopes for address in e.rcpt_tos)
-
-    def bodies(self, address: str) -> list[bytes]:
-        found = [e.content for e in self.envelopes if address in e.rcpt_tos]
-        return [c for c in found if isinstance(c, bytes)]
 
 
 # -- the rig: runtime, channels, servers ------------------------------------------------------

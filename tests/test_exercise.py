@@ -133,7 +133,6 @@ def test_a_broken_scenario_is_reported_with_its_position(tmp_path: Path) -> None
 def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> None:
     """The interlock against the real SMTP server and the Twilio stand-in: the playbook's
     audiences list the press, customers and the regulator; only the participant hears."""
-    import socket
     from datetime import timedelta
 
     from aiosmtpd.controller import Controller
@@ -141,6 +140,7 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     from warroom.channels.config import SmtpSettings, TwilioSettings
     from warroom.channels.sandbox import EXERCISE_MARK
     from warroom.channels.smtp_email import SmtpEmail
+    from warroom.channels.testing import Mailbox, free_port
     from warroom.channels.twilio_sms import TwilioSms
     from warroom.channels.twilio_standin import TwilioStandIn
     from warroom.exercise.runner import Exercise
@@ -150,18 +150,8 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     from warroom.runtime.snapshot import Snapshot
     from warroom.store.sqlite import Store
 
-    class Inbox:
-        def __init__(self) -> None:
-            self.envelopes: list[Any] = []
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            self.envelopes.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
+    port = free_port()
+    inbox = Mailbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     library = load_library([LIBRARY], LIBRARY / "roster.yaml")

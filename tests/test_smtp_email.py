@@ -6,17 +6,14 @@ what it received is parsed back with the standard library, as a mail client woul
 
 from __future__ import annotations
 
-import email
-import email.policy
 import gc
 import shutil
-import socket
 import ssl
 import subprocess
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage, MIMEPart
+from email.message import MIMEPart
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from warroom.channels import Receipt
 from warroom.channels.config import ChannelConfigError, SmtpSettings, load_settings
 from warroom.channels.smtp_email import SmtpEmail
+from warroom.channels.testing import Mailbox, free_port, parse_envelope
 from warroom.engine.effects import SendMessage
 
 SENDER = "alerts@acme.example"
@@ -39,50 +37,6 @@ SUBJECT = "Acme: awaria sklepu \u2013 zażółć gęślą jaźń"
 # -- a mail server on loopback ----------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping what it accepts; `refuse` answers RCPT for an address."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.peers: list[object] = []  # (host, port) of the connection
-        self.tls: list[bool] = []
-        self.authenticated: list[bool] = []
-        self.refuse: dict[str, str] = {}
-
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        self.peers.append(session.peer)
-        self.tls.append(session.ssl is not None)
-        self.authenticated.append(bool(session.authenticated))
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        return [parse(e) for e in self.envelopes]
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [parse(e) for e in self.envelopes if address in e.rcpt_tos]
-
-
 def body(part: MIMEPart | None) -> str:
     """A text part as a reader sees it: the wire's CRLF line ends read as newlines."""
     assert part is not None
@@ -90,12 +44,7 @@ def body(part: MIMEPart | None) -> str:
     return content.replace("\r\n", "\n")
 
 
-def parse(envelope: Envelope) -> EmailMessage:
-    content = envelope.content
-    assert isinstance(content, bytes)
-    message = email.message_from_bytes(content, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
+parse = parse_envelope
 
 
 @dataclass

@@ -6,10 +6,19 @@ can be told to fail the way a provider does.
 
 from __future__ import annotations
 
+import email
+import email.policy
+import socket
+from collections import Counter
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from warroom.channels import Receipt
 from warroom.engine.effects import SendMessage
+
+if TYPE_CHECKING:  # aiosmtpd is a test dependency; the handler needs none of it at run time
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 @dataclass
@@ -31,3 +40,68 @@ class RecordingChannel:
 
     def to(self, person_or_address: str) -> list[SendMessage]:
         return [m for m in self.sent if person_or_address in (m.person, m.address)]
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on, for a test server (aiosmtpd needs a fixed one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping every envelope it accepts, for tests against a real SMTP
+    server on loopback. `refuse` answers RCPT for an address with the given reply."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.peers: list[object] = []  # (host, port) of each delivering connection
+        self.tls: list[bool] = []
+        self.authenticated: list[bool] = []
+        self.refuse: dict[str, str] = {}
+        self.refused: Counter[str] = Counter()
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.refuse:
+            self.refused[address] += 1
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        self.peers.append(session.peer)
+        self.tls.append(session.ssl is not None)
+        self.authenticated.append(bool(session.authenticated))
+        return "250 Message accepted for delivery"
+
+    def received(self) -> Counter[str]:
+        """How many messages each address received."""
+        return Counter(address for e in self.envelopes for address in e.rcpt_tos)
+
+    def bodies(self, address: str) -> list[bytes]:
+        """The raw messages an address received, as they crossed the wire."""
+        found = [e.content for e in self.envelopes if address in e.rcpt_tos]
+        return [c for c in found if isinstance(c, bytes)]
+
+    def messages(self) -> list[EmailMessage]:
+        return [parse_envelope(e) for e in self.envelopes]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [parse_envelope(e) for e in self.envelopes if address in e.rcpt_tos]
+
+
+def parse_envelope(envelope: Envelope) -> EmailMessage:
+    content = envelope.content
+    assert isinstance(content, bytes)
+    message = email.message_from_bytes(content, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
