@@ -162,7 +162,7 @@ class Report:
         bars = self.chart.get("bars", [])
         marks = self.chart.get("marks", [])
         span = max(self.chart.get("span", 1.0), 1.0)
-        width, left, row = 900, 230, 26
+        width, left, row = 1000, 310, 26
         height = row * (len(bars) + 2) + 20
         scale = (width - left - 20) / span
         out = [
@@ -175,7 +175,7 @@ class Report:
             w = max(2.0, (bar["to"] - bar["from"]) * scale)
             colour = {"met": "#2e7d32", "breached": "#c62828"}.get(bar["sla"], "#1565c0")
             out.append(
-                f"<text x='4' y='{y + 15}' font-size='12'>{e(bar['label'][:32])}</text>"
+                f"<text x='4' y='{y + 15}' font-size='12'>{e(_short(bar['label'], 46))}</text>"
                 f"<rect x='{x:.1f}' y='{y + 3}' width='{w:.1f}' height='16' fill='{colour}'>"
                 f"<title>{e(bar['label'])}: {e(bar['text'])}</title></rect>"
             )
@@ -208,6 +208,10 @@ th{background:#f2f2f2}.good{color:#2e7d32;font-weight:bold}
 .bad{color:#c62828;font-weight:bold}.warn{color:#ef6c00;font-weight:bold}
 .summary{font-size:1.15rem;font-weight:bold}svg{border:1px solid #ddd;background:#fafafa}
 """.strip()
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
