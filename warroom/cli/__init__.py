@@ -156,6 +156,6 @@ def main() -> None:
     app()
 
 
-from warroom.cli import exercise, incident, library  # noqa: E402  (registers the commands)
+from warroom.cli import exercise, incident, library, server  # noqa: E402  (registers commands)
 
-__all__ = ["app", "exercise", "incident", "library", "main"]
+__all__ = ["app", "exercise", "incident", "library", "main", "server"]

@@ -539,8 +539,8 @@ def inbound_sms(
     """Act on an SMS reply as if it had come from Twilio: ACK, APPROVE or REJECT."""
     with opened_runtime(db) as runtime:
         outcome = runtime.receive_sms(sender, body)
-    out.print(escape(outcome))
-    if outcome.startswith("ignored"):
+    out.print(escape(outcome.summary))
+    if not outcome.accepted:
         raise typer.Exit(2)
 
 

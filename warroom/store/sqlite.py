@@ -82,6 +82,20 @@ MIGRATIONS: tuple[str, ...] = (
         outcome     TEXT NOT NULL
     );
     """,
+    # warroom serve: every request to a webhook or a link is logged before it is acted on,
+    # with a verdict; workers leave a heartbeat so that `/readyz` can say when one last ran
+    """
+    ALTER TABLE inbound ADD COLUMN route TEXT NOT NULL DEFAULT '';
+    ALTER TABLE inbound ADD COLUMN delivery_id TEXT;
+    ALTER TABLE inbound ADD COLUMN body_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE inbound ADD COLUMN verdict TEXT NOT NULL DEFAULT 'accepted';
+    CREATE INDEX inbound_delivery ON inbound (route, delivery_id);
+    CREATE INDEX inbound_at ON inbound (at);
+    CREATE TABLE heartbeats (
+        worker      TEXT PRIMARY KEY,
+        at          TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -130,6 +144,29 @@ class OutboxRow:
     detail: str
 
 
+INBOUND_BODY_KEPT = 2000
+"""Enough of a reply or payload to read what it said; a 1 MiB body is not kept whole."""
+
+
+@dataclass(frozen=True)
+class InboundEntry:
+    """One request to a webhook or link, or one reply: what came, and what warroom made of
+    it. `verdict` is one of `received` (logged, not yet judged), `accepted`, `duplicate`,
+    `unauthenticated`, `malformed`, `no-effect`."""
+
+    at: datetime
+    route: str
+    channel: str
+    sender: str
+    body: str
+    verdict: str
+    outcome: str = ""
+    incident: str | None = None
+    delivery_id: str | None = None
+    body_hash: str = ""
+    id: int = 0
+
+
 @dataclass(frozen=True)
 class DueTimer:
     incident: str
@@ -159,16 +196,21 @@ class Store:
         self.db = connection
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True) -> Store:
+    def open(
+        cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True, shared: bool = False
+    ) -> Store:
         """`durable=False` skips waiting for the disk: only for a database that can be rebuilt
-        from scratch, such as a simulated exercise's."""
+        from scratch, such as a simulated exercise's. `shared=True` lets several threads use
+        the connection, one at a time: the server serialises its requests on it."""
         path = Path(path)
         if path.exists() and path.is_dir():
             raise StoreError(f"database {path} is a folder; expected a file (--db / WARROOM_DB)")
         if not path.parent.exists():
             raise StoreError(f"database folder {path.parent} does not exist")
         try:
-            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            db = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=not shared
+            )
         except sqlite3.Error as exc:
             raise store_error(path, exc) from None
         store = cls(path, db)
@@ -388,28 +430,101 @@ class Store:
         )
         return seq
 
-    def log_inbound(
-        self,
-        at: datetime,
-        channel: str,
-        sender: str,
-        body: str,
-        incident: str | None,
-        outcome: str,
-    ) -> None:
-        """Every reply is kept, understood or not: the audit trail includes the ignored."""
+    def log_inbound(self, entry: InboundEntry) -> int:
+        """Keep one request or reply, understood or not, in its own transaction: the audit
+        trail includes the forged and the ignored, and it is written before anything acts."""
         with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO inbound (at, channel, sender, body, incident, outcome, route,"
+                " delivery_id, body_hash, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stamp(entry.at),
+                    entry.channel,
+                    entry.sender,
+                    entry.body[:INBOUND_BODY_KEPT],
+                    entry.incident,
+                    entry.outcome,
+                    entry.route,
+                    entry.delivery_id,
+                    entry.body_hash,
+                    entry.verdict,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def judge_inbound(
+        self, entry_id: int, verdict: str, outcome: str, incident: str | None = None
+    ) -> None:
+        """The verdict on a logged request, once it is known; inside or outside a
+        transaction (the caller's, when it must commit with the event it caused)."""
+        with self._errors():
             self.db.execute(
-                "INSERT INTO inbound (at, channel, sender, body, incident, outcome)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (stamp(at), channel, sender, body[:2000], incident, outcome),
+                "UPDATE inbound SET verdict = ?, outcome = ?, incident = COALESCE(?, incident)"
+                " WHERE id = ?",
+                (verdict, outcome[:INBOUND_BODY_KEPT], incident, entry_id),
             )
 
-    def inbound(self) -> list[tuple[str, str, str, str | None, str]]:
-        rows = self.db.execute(
-            "SELECT sender, body, channel, incident, outcome FROM inbound ORDER BY id"
-        ).fetchall()
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    def delivered_before(self, route: str, delivery_id: str, before: int) -> bool:
+        """Whether a delivery with this id was already taken (accepted or judged to have no
+        effect) on this route: senders retry, and a retry must not act twice."""
+        with self._errors():
+            row = self.db.execute(
+                "SELECT 1 FROM inbound WHERE route = ? AND delivery_id = ? AND id < ?"
+                " AND verdict IN ('accepted', 'no-effect') LIMIT 1",
+                (route, delivery_id, before),
+            ).fetchone()
+        return row is not None
+
+    def inbound(
+        self, *, since: datetime | None = None, verdict: str | None = None, limit: int = 1000
+    ) -> list[InboundEntry]:
+        """The inbound log, oldest first (the newest `limit` entries)."""
+        query, args = "SELECT * FROM inbound WHERE 1 = 1", list[str]()
+        if since is not None:
+            query, args = query + " AND at >= ?", [*args, stamp(since)]
+        if verdict is not None:
+            query, args = query + " AND verdict = ?", [*args, verdict]
+        with self._errors():
+            rows = self.db.execute(
+                f"SELECT * FROM ({query} ORDER BY id DESC LIMIT ?) ORDER BY id", (*args, limit)
+            ).fetchall()
+        return [
+            InboundEntry(
+                at=unstamp(r["at"]),
+                route=r["route"] or r["channel"],
+                channel=r["channel"],
+                sender=r["sender"],
+                body=r["body"],
+                verdict=r["verdict"],
+                outcome=r["outcome"],
+                incident=r["incident"],
+                delivery_id=r["delivery_id"],
+                body_hash=r["body_hash"],
+                id=r["id"],
+            )
+            for r in rows
+        ]
+
+    def beat(self, worker: str, at: datetime) -> None:
+        """A worker says it finished a pass: `/readyz` reads the freshest."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO heartbeats (worker, at) VALUES (?, ?)"
+                " ON CONFLICT (worker) DO UPDATE SET at = excluded.at",
+                (worker, stamp(at)),
+            )
+
+    def last_heartbeat(self) -> tuple[str, datetime] | None:
+        with self._errors():
+            row = self.db.execute(
+                "SELECT worker, at FROM heartbeats ORDER BY at DESC LIMIT 1"
+            ).fetchone()
+        return (row[0], unstamp(row[1])) if row else None
+
+    def ping(self) -> None:
+        """Raise `StoreError` unless the database answers a read."""
+        with self._errors():
+            self.db.execute("SELECT COUNT(*) FROM incidents").fetchone()
 
     def drop_timer(self, incident_id: str, timer: str, token: int) -> None:
         self.db.execute(
@@ -466,7 +581,7 @@ class Store:
         Call inside `transaction()`."""
         self.db.execute(
             "UPDATE outbox SET state = ?, not_before = ?, detail = ?, claimed_by = NULL,"
-            " updated_at = ? WHERE id = ?",
+            " updated_at = ? WHERE id = ? AND state NOT IN ('delivered', 'undeliverable')",
             (state, stamp(not_before), detail, stamp(now), message_id),
         )
 
@@ -508,12 +623,19 @@ class Store:
         detail: str = "",
         not_before: datetime | None = None,
     ) -> None:
+        # forward only: a late `sent` (the send's own answer after a status callback) never
+        # undoes `delivered`, and nothing reopens a final state
         self.db.execute(
-            "UPDATE outbox SET state = ?, provider_id = COALESCE(?, provider_id), detail = ?,"
-            " not_before = ?, updated_at = ? WHERE id = ?",
+            "UPDATE outbox SET state = CASE WHEN state IN ('delivered', 'failed', 'undeliverable')"
+            " OR (state = 'sent' AND ? NOT IN ('delivered', 'failed', 'undeliverable'))"
+            " THEN state ELSE ? END,"
+            " provider_id = COALESCE(?, provider_id), detail = CASE WHEN ? = '' THEN detail"
+            " ELSE ? END, not_before = ?, updated_at = ? WHERE id = ?",
             (
                 state,
+                state,
                 provider_id,
+                detail,
                 detail,
                 stamp(not_before) if not_before else None,
                 stamp(now),
