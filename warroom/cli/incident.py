@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -41,8 +41,12 @@ from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import UsageError
 from warroom.library import default_library, default_roster
+from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from warroom.channels.config import ChannelSettings
 
 IncidentOption = Annotated[
     str | None,
@@ -483,7 +487,6 @@ def run(
 ) -> None:
     """The worker: fires due timers and sends queued messages until SIGINT or SIGTERM."""
     from warroom.channels import Channel
-    from warroom.channels.config import load_settings
     from warroom.channels.console import TranscriptChannel
     from warroom.channels.registry import build_channels
 
@@ -491,7 +494,7 @@ def run(
     if transcript is not None:
         channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
     else:
-        channels = build_channels(load_settings(file=settings_file), out.file)
+        channels = build_channels(channel_settings(settings_file), out.file)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -500,6 +503,7 @@ def run(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with opened_runtime(db, **channels) as runtime:
+        runtime.links = _links(settings_file)
         recovered = runtime.recover()
         if recovered:
             err.print(f"requeued {recovered} messages a stopped worker left unsent")
@@ -512,6 +516,27 @@ def run(
             done = _work_once(runtime) if not stop.is_set() else 0
     for channel in channels.values():
         channel.close()
+
+
+def channel_settings(settings_file: Path | None) -> ChannelSettings:
+    """The channel settings, with any deprecation said on stderr."""
+    from warroom.channels.config import load_settings
+
+    settings = load_settings(file=settings_file)
+    for notice in settings.notices:
+        err.print(f"warroom: {escape(notice)}")
+    return settings
+
+
+def _links(settings_file: Path | None) -> ActionLinks | None:
+    """E-mailed pages and approval requests carry signed links when the server's public URL
+    and secret are set: the worker may run apart from `warroom serve`, with the same settings."""
+    from warroom.server.settings import load_server_settings
+
+    server = load_server_settings(file=settings_file)
+    if server.public_url and server.secret:
+        return ActionLinks(server.public_url, server.secret)
+    return None
 
 
 def _work_once(runtime: Runtime) -> int:
@@ -548,10 +573,9 @@ def inbound_sms(
 @error_boundary
 def channels_check(settings_file: ChannelsOption = None) -> None:
     """Validate the channel settings without sending anything."""
-    from warroom.channels.config import load_settings
     from warroom.channels.registry import describe
 
-    settings = load_settings(file=settings_file)
+    settings = channel_settings(settings_file)
     for kind, text in describe(settings).items():
         out.print(f"{kind:>5}: {escape(text)}")
     if settings.smtp is not None:
@@ -577,11 +601,10 @@ def channels_test(
     roster: RosterOption = None,
 ) -> None:
     """Send a clearly marked test message to one person on each channel they have."""
-    from warroom.channels.config import load_settings
     from warroom.channels.registry import build_channels
 
     person = open_library(library, roster).require_roster().person(to)
-    channels = build_channels(load_settings(file=settings_file), out.file)
+    channels = build_channels(channel_settings(settings_file), out.file)
     text = (
         f"[warroom] TEST message for {person.name}: the channel works. "
         "No action needed; this is not an incident."

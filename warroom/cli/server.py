@@ -23,7 +23,7 @@ from warroom.cli import (
     out,
     parse_time,
 )
-from warroom.cli.incident import ChannelsOption, inbound_app
+from warroom.cli.incident import ChannelsOption, channel_settings, inbound_app
 from warroom.errors import UsageError
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ def serve(
     db: DbOption = None,
 ) -> None:
     """Serve the webhooks (Twilio), signed links, the read API and health checks."""
-    from warroom.channels.config import load_settings
     from warroom.channels.registry import build_channels, describe
     from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.server.serve import build_service
@@ -56,13 +55,13 @@ def serve(
         raise UsageError(f"--port {port} is not a port (expected 1 to 65535)")
     if poll <= 0 or poll != poll:
         raise UsageError(f"--poll {poll} must be a number of seconds above 0")
-    channel_settings = load_settings(file=settings_file)
+    settings = channel_settings(settings_file)
     server_settings = load_server_settings(file=settings_file)
     path = db or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
     frozen = os.environ.get(CLOCK_ENV)
     clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
-    channels = build_channels(channel_settings, out.file) if worker else {}
-    token = channel_settings.twilio.auth_token if channel_settings.twilio else None
+    channels = build_channels(settings, out.file) if worker else {}
+    token = settings.twilio.auth_token if settings.twilio else None
     service = build_service(
         db=path,
         clock=clock,
@@ -74,10 +73,8 @@ def serve(
         worker=worker,
         poll=poll,
     )
-    for notice in channel_settings.notices:
-        err.print(f"warroom: {escape(notice)}")
     if worker:
-        for kind, text in describe(channel_settings).items():
+        for kind, text in describe(settings).items():
             err.print(f"{kind:>5}: {escape(text)}")
     for what, missing in _unset(server_settings, token is not None):
         err.print(f"[yellow]not configured[/yellow]: {what} answer 503 until {missing} is set")

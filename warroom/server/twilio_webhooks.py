@@ -175,7 +175,7 @@ async def status_callback(request: Request, desk: DeskDep) -> Response:
         )
         return refusal.response()
     sid = fields.get("MessageSid", "")
-    delivery = request.headers.get("I-Twilio-Idempotency-Token") or f"{sid}:{status}"
+    delivery = request.headers.get("I-Twilio-Idempotency-Token") or f"{message_id}:{sid}:{status}"
 
     def record(runtime: Runtime) -> tuple[str, str]:
         entry = _log(runtime, request, "twilio-status", body, fields.get("To", ""), delivery)
