@@ -24,7 +24,7 @@ from warroom.cli import (
     parse_time,
 )
 from warroom.cli.incident import ChannelsOption, channel_settings, inbound_app
-from warroom.errors import UsageError
+from warroom.errors import InvalidInput, UsageError
 
 if TYPE_CHECKING:
     from warroom.server.settings import ServerSettings
@@ -43,12 +43,16 @@ def serve(
     ] = True,
     poll: Annotated[float, typer.Option(help="Seconds between the worker's checks.")] = 1.0,
     settings_file: ChannelsOption = None,
+    library: LibraryOption = None,
+    roster: RosterOption = None,
     db: DbOption = None,
 ) -> None:
-    """Serve the webhooks (Twilio), signed links, the read API and health checks."""
+    """Serve the trigger webhooks, Twilio's webhooks, signed links, the read API and health
+    checks. The library is read at start: restart to pick up edited playbooks."""
     from warroom.channels.registry import build_channels, describe
     from warroom.runtime.clock import SystemClock, VirtualClock
-    from warroom.server.serve import build_service
+    from warroom.library import default_library, default_roster
+    from warroom.server.serve import build_service, trigger_library
     from warroom.server.settings import load_server_settings
 
     if not 0 < port < 65536:
@@ -56,6 +60,11 @@ def serve(
     if poll <= 0 or poll != poll:
         raise UsageError(f"--poll {poll} must be a number of seconds above 0")
     settings = channel_settings(settings_file)
+    folder = library or default_library()
+    loaded = open_library(folder, roster)
+    if loaded.errors:
+        raise InvalidInput(loaded.errors)
+    triggers = trigger_library(loaded, roster or default_roster(folder))
     server_settings = load_server_settings(file=settings_file)
     path = db or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
     frozen = os.environ.get(CLOCK_ENV)
@@ -72,12 +81,15 @@ def serve(
         port=port,
         worker=worker,
         poll=poll,
+        triggers=triggers,
     )
     if worker:
         for kind, text in describe(settings).items():
             err.print(f"{kind:>5}: {escape(text)}")
     for what, missing in _unset(server_settings, token is not None):
         err.print(f"[yellow]not configured[/yellow]: {what} answer 503 until {missing} is set")
+    names = ", ".join(sorted(triggers.playbooks)) or "none"
+    err.print(f"triggers: {len(triggers.playbooks)} playbooks ({names})")
     mode = "with the worker" if worker else "HTTP only (--no-worker)"
     err.print(f"warroom serving {path} on http://{host}:{port} {mode}; Ctrl-C stops it")
     service.run()
@@ -91,6 +103,12 @@ def _unset(settings: ServerSettings, twilio_token: bool) -> list[tuple[str, str]
         missing.append(("/act/* (e-mail links)", "WARROOM_PUBLIC_URL and WARROOM_SECRET"))
     if settings.api_token is None:
         missing.append(("/api/*", "WARROOM_API_TOKEN"))
+    if settings.alertmanager_token is None:
+        missing.append(("/hooks/alertmanager", "WARROOM_ALERTMANAGER_TOKEN"))
+    if not settings.pagerduty_secrets:
+        missing.append(("/hooks/pagerduty", "WARROOM_PAGERDUTY_SECRETS"))
+    if settings.generic_secret is None and settings.generic_token is None:
+        missing.append(("/hooks/generic", "WARROOM_GENERIC_SECRET or WARROOM_GENERIC_TOKEN"))
     return missing
 
 

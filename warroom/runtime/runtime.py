@@ -30,6 +30,7 @@ from warroom.engine.events import (
     Approved,
     DeliveryReported,
     Event,
+    NoteAdded,
     Rejected,
     TimerFired,
 )
@@ -65,6 +66,36 @@ class Outcome:
     n: int
     notes: tuple[str, ...]
     effects: int
+
+
+OPEN = ("new", "active", "contained", "resolved")
+"""An incident still in hand: closing or cancelling it frees its alert key."""
+
+
+@dataclass(frozen=True)
+class AlertIntake:
+    """One alert, matched to a playbook's trigger: what the runtime needs to act on it."""
+
+    source: str
+    key: str
+    level: str | None
+    facts: Mapping[str, str]
+    cooldown: timedelta
+    resolved: bool = False
+    fingerprint: str | None = None
+    flagged: tuple[str, ...] = ()
+    """Facts a person should check (`what_happened: not in alert: annotations.summary`)."""
+    summary: str = ""
+
+    def describe(self) -> str:
+        return self.summary or self.source
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    verdict: str  # accepted | duplicate | no-effect
+    incident: str | None
+    detail: str
 
 
 class NothingWaiting(CommandRejected):
@@ -165,6 +196,26 @@ class Runtime:
         exercise: bool = False,
         participants: tuple[str, ...] = (),
     ) -> Outcome:
+        outcome: Outcome | None = None
+        try:
+            with self.store.transaction():
+                outcome = self._activate(snapshot, level, facts, by, exercise, participants)
+        except BaseException:
+            if outcome is not None:  # decided, but the commit failed
+                self._cache.pop(outcome.incident, None)
+            raise
+        return outcome
+
+    def _activate(
+        self,
+        snapshot: Snapshot,
+        level: str | None,
+        facts: dict[str, str] | None,
+        by: str,
+        exercise: bool = False,
+        participants: tuple[str, ...] = (),
+    ) -> Outcome:
+        """The body of `activate`, inside a transaction the caller holds."""
         playbook, roster = snapshot.compile()
         now = self.clock.now()
         chosen = level or playbook.default_level
@@ -175,27 +226,62 @@ class Runtime:
             exercise=exercise,
             participants=participants,
         )
-        incident_id = ""
-        try:
-            with self.store.transaction():
-                incident_id = self._new_id(playbook.id, playbook.timezone, now)
-                incident = new_incident(incident_id, playbook, roster)
-                decision = decide(incident, event, now)
-                self.store.create_incident(
-                    incident_id,
-                    playbook.id,
-                    playbook.title,
-                    chosen,
-                    exercise,
-                    snapshot.to_json(),
-                    now,
-                )
-                self._append(incident, 1, event, now, decision)
-        except BaseException:
-            self._cache.pop(incident_id, None)
-            raise
+        incident_id = self._new_id(playbook.id, playbook.timezone, now)
+        incident = new_incident(incident_id, playbook, roster)
+        decision = decide(incident, event, now)
+        self.store.create_incident(
+            incident_id, playbook.id, playbook.title, chosen, exercise, snapshot.to_json(), now
+        )
+        self._append(incident, 1, event, now, decision)
         self._cache[incident_id] = (incident, 1)
         return Outcome(incident_id, 1, tuple(decision.notes), len(decision.effects))
+
+    def take_alert(self, snapshot: Snapshot, alert: AlertIntake) -> AlertOutcome:
+        """An alert from a monitoring system: open the playbook's incident, attach to the
+        one its key already has open, record a resolution at source, or do nothing (within
+        the cooldown). One transaction, so the same alert delivered fifty times at once
+        opens one incident."""
+        try:
+            with self.store.transaction():
+                return self._take_alert(snapshot, alert)
+        except BaseException:
+            self._cache.clear()  # an activation or note may be half-cached
+            raise
+
+    def _take_alert(self, snapshot: Snapshot, alert: AlertIntake) -> AlertOutcome:
+        now = self.clock.now()
+        by = f"webhook:{alert.source}"
+        found = self.store.alert_incident(alert.key)
+        fingerprint = alert.fingerprint or ""
+        if found is not None and found.state in OPEN:
+            if alert.resolved:
+                if fingerprint and fingerprint in found.resolved:
+                    return AlertOutcome("duplicate", found.incident, "resolution already recorded")
+                self.store.mark_alert(alert.key, found.incident, resolved=fingerprint)
+                text = f"resolved at source ({alert.describe()}); people decide what happens next"
+                self._decide_and_append(found.incident, NoteAdded(text=text, by=by))
+                return AlertOutcome("accepted", found.incident, "resolved at source: recorded")
+            if not fingerprint or fingerprint in found.fingerprints:
+                return AlertOutcome("duplicate", found.incident, f"attached to {found.incident}")
+            self.store.mark_alert(alert.key, found.incident, firing=fingerprint)
+            text = f"the alert fired again: new fingerprint {fingerprint} ({alert.describe()})"
+            self._decide_and_append(found.incident, NoteAdded(text=text, by=by))
+            return AlertOutcome("accepted", found.incident, f"attached to {found.incident}")
+        if alert.resolved:
+            return AlertOutcome("no-effect", None, "resolved alert with no open incident")
+        if found is not None and now - found.updated_at < alert.cooldown:
+            until = found.updated_at + alert.cooldown
+            why = (
+                f"within the cooldown after {found.incident} was {found.state} "
+                f"(until {until.isoformat(timespec='seconds')})"
+            )
+            return AlertOutcome("no-effect", found.incident, why)
+        outcome = self._activate(snapshot, alert.level, dict(alert.facts), by)
+        self.store.bind_alert(alert.key, outcome.incident, alert.source, now, fingerprint)
+        if alert.flagged:
+            text = "facts to check, the alert could not fill them: " + "; ".join(alert.flagged)
+            self._decide_and_append(outcome.incident, NoteAdded(text=text, by=by))
+        return AlertOutcome("accepted", outcome.incident, f"activated {outcome.incident}")
 
     def close(self) -> None:
         """Stop the sending threads; the store and channels are closed by their owners."""

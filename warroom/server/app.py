@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from warroom import __version__
 from warroom.errors import NotFound, StoreError, UsageError
-from warroom.server import api, links, twilio_webhooks
+from warroom.server import api, hooks, links, twilio_webhooks
 from warroom.server.desk import Desk
 from warroom.server.intake import Problem, RequestRefused
 
@@ -39,6 +39,7 @@ def create_app(desk: Desk) -> FastAPI:
         summary="Crisis communication playbooks: webhooks, signed links and a read API.",
     )
     app.state.desk = desk
+    app.include_router(hooks.router)
     app.include_router(twilio_webhooks.router)
     app.include_router(links.router)
     app.include_router(api.router)

@@ -19,11 +19,14 @@ from pydantic import SecretStr
 
 from warroom.channels import Channel
 from warroom.errors import WarroomError
+from warroom.library import Library
 from warroom.runtime.clock import Clock
 from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
+from warroom.runtime.snapshot import Snapshot
 from warroom.server.app import create_app
 from warroom.server.desk import Desk, WorkerPulse
+from warroom.server.hooks import RateLimit, TriggerLibrary
 from warroom.server.settings import ServerSettings
 from warroom.store.sqlite import Store
 
@@ -75,6 +78,7 @@ def build_service(
     worker: bool = True,
     poll: float = 1.0,
     log_level: str = "info",
+    triggers: TriggerLibrary | None = None,
 ) -> Service:
     links = (
         ActionLinks(settings.public_url, settings.secret)
@@ -87,8 +91,11 @@ def build_service(
     stop = threading.Event()
     pulse = WorkerPulse() if worker else None
     desk = Desk(runtime, settings, twilio_token, pulse, nudge=wake.set)
+    app = create_app(desk)
+    app.state.triggers = triggers or TriggerLibrary({}, {}, frozenset())
+    app.state.rate_limit = RateLimit.parse(settings.trigger_rate)
     config = uvicorn.Config(
-        create_app(desk),
+        app,
         host=host,
         port=port,
         log_level=log_level,
@@ -105,6 +112,18 @@ def build_service(
             daemon=True,
         )
     return Service(desk, uvicorn.Server(config), thread, stop)
+
+
+def trigger_library(library: Library, roster_path: Path) -> TriggerLibrary:
+    """The playbooks that have triggers, each captured once with the roster: an alert
+    activates in milliseconds, on the files as they were when the server started."""
+    roster = library.require_roster()
+    playbooks = {pid: book for pid, (book, _) in library.playbooks.items() if book.triggers}
+    snapshots = {
+        pid: Snapshot.capture(Path(library.playbooks[pid][1].file), roster_path)
+        for pid in playbooks
+    }
+    return TriggerLibrary(playbooks, snapshots, frozenset(roster.people))
 
 
 def _work(

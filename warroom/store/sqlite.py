@@ -95,6 +95,16 @@ MIGRATIONS: tuple[str, ...] = (
         worker      TEXT PRIMARY KEY,
         at          TEXT NOT NULL
     );
+    CREATE TABLE alert_keys (
+        key             TEXT NOT NULL,
+        incident        TEXT NOT NULL REFERENCES incidents(id),
+        source          TEXT NOT NULL,
+        opened_at       TEXT NOT NULL,
+        fingerprints    TEXT NOT NULL DEFAULT '[]',
+        resolved        TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (key, incident)
+    );
+    CREATE INDEX alert_keys_latest ON alert_keys (key, opened_at);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -165,6 +175,15 @@ class InboundEntry:
     delivery_id: str | None = None
     body_hash: str = ""
     id: int = 0
+
+
+@dataclass(frozen=True)
+class AlertBinding:
+    incident: str
+    fingerprints: frozenset[str]
+    resolved: frozenset[str]
+    state: str
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -504,6 +523,50 @@ class Store:
             )
             for r in rows
         ]
+
+    # -- alert keys ------------------------------------------------------------------------
+
+    def alert_incident(self, key: str) -> AlertBinding | None:
+        """The latest incident an alert key opened, with its state: one open incident per
+        key, and the cooldown counts from when the last one was closed."""
+        with self._errors():
+            row = self.db.execute(
+                "SELECT a.incident, a.fingerprints, a.resolved, i.state, i.updated_at"
+                " FROM alert_keys a JOIN incidents i ON i.id = a.incident"
+                " WHERE a.key = ? ORDER BY a.opened_at DESC, a.rowid DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        return AlertBinding(
+            incident=row[0],
+            fingerprints=frozenset(json.loads(row[1])),
+            resolved=frozenset(json.loads(row[2])),
+            state=row[3],
+            updated_at=unstamp(row[4]),
+        )
+
+    def bind_alert(
+        self, key: str, incident: str, source: str, at: datetime, fingerprint: str
+    ) -> None:
+        """Call inside `transaction()`, with the activation."""
+        self.db.execute(
+            "INSERT INTO alert_keys (key, incident, source, opened_at, fingerprints)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, incident, source, stamp(at), json.dumps([fingerprint] if fingerprint else [])),
+        )
+
+    def mark_alert(self, key: str, incident: str, *, firing: str = "", resolved: str = "") -> None:
+        """Remember a fingerprint seen firing or resolved; call inside `transaction()`."""
+        found = self.alert_incident(key)
+        if found is None:
+            return
+        firing_set = found.fingerprints | ({firing} if firing else set())
+        resolved_set = found.resolved | ({resolved} if resolved else set())
+        self.db.execute(
+            "UPDATE alert_keys SET fingerprints = ?, resolved = ? WHERE key = ? AND incident = ?",
+            (json.dumps(sorted(firing_set)), json.dumps(sorted(resolved_set)), key, incident),
+        )
 
     def beat(self, worker: str, at: datetime) -> None:
         """A worker says it finished a pass: `/readyz` reads the freshest."""
