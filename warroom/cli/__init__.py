@@ -157,6 +157,6 @@ def main() -> None:
     app()
 
 
-from warroom.cli import exercise, incident, library  # noqa: E402  (registers the commands)
+from warroom.cli import exercise, incident, library, triggers  # noqa: E402  (registers commands)
 
-__all__ = ["app", "exercise", "incident", "library", "main"]
+__all__ = ["app", "exercise", "incident", "library", "main", "triggers"]
