@@ -619,3 +619,9 @@ def test_command_line_facts_lose_control_characters_like_alert_facts() -> None:
     assert parse_facts(["what_happened=data\x1b[2J leak\r\nconfirmed\x00"]) == {
         "what_happened": "data[2J leak  confirmed"
     }
+
+
+def test_body_keys_that_look_like_python_are_data_too() -> None:
+    book = playbook("  - source: generic\n    facts: {summary: '{{ range }} {{ source }}'}\n")
+    found = only(book, "generic", {"self": "a", "range": "b", "source": "c", "__class__": "d"})
+    assert (found.facts, found.flagged) == ({"summary": "b c"}, ())

@@ -18,6 +18,8 @@ from jinja2 import StrictUndefined, TemplateError, meta, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from warroom.errors import WarroomError
+
 BUILTINS: dict[str, str] = {
     "incident": "the incident: incident.id, incident.title, incident.started_at",
     "playbook": "the playbook: playbook.id, playbook.title, playbook.version",
@@ -124,7 +126,7 @@ _ENV = SandboxedEnvironment(
 _ENV.filters.update(FILTERS)
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(WarroomError):
     """A template that does not compile or render; the compile step turns it into a diagnostic."""
 
 

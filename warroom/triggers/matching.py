@@ -215,7 +215,7 @@ def alert_key(playbook: Playbook, trigger: Trigger, alert: Alert) -> AlertKey:
     """
     if trigger.dedupe is not None:
         try:
-            dedupe = clean_text(render(trigger.dedupe, alert.variables).text)
+            dedupe = render(trigger.dedupe, alert.variables).text
         except TemplateProblem as exc:
             dedupe = f"(dedupe template cannot render: {exc})"
     elif alert.source == "alertmanager":
@@ -224,6 +224,7 @@ def alert_key(playbook: Playbook, trigger: Trigger, alert: Alert) -> AlertKey:
         dedupe = alert.incident_ref or ""
     else:
         dedupe = ""
+    dedupe = clean_text(dedupe)  # payload text, shown in timelines and on terminals
     if len(dedupe) > MAX_KEY_LENGTH:
         digest = hashlib.sha256(dedupe.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         dedupe = f"{dedupe[: MAX_KEY_LENGTH - 18]}…{digest}"

@@ -172,7 +172,8 @@ def render(source: str, variables: Mapping[str, Any], limit: int = MAX_RENDERED)
     try:
         pieces: list[str] = []
         size = 0
-        for piece in template.generate(**context):
+        # a mapping, not keywords: a body key named `self` is data too
+        for piece in template.generate(context):
             pieces.append(piece)
             size += len(piece)
             if size > limit:
