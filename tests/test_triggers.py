@@ -625,3 +625,41 @@ def test_body_keys_that_look_like_python_are_data_too() -> None:
     book = playbook("  - source: generic\n    facts: {summary: '{{ range }} {{ source }}'}\n")
     found = only(book, "generic", {"self": "a", "range": "b", "source": "c", "__class__": "d"})
     assert (found.facts, found.flagged) == ({"summary": "b c"}, ())
+
+
+def test_a_required_fact_the_trigger_does_not_mention_never_blocks_it() -> None:
+    text = HEAD.format(id="outage") + "  - source: generic\n    match: {system: siem}\n"
+    text = text.replace("owner: {kind: person}", "owner: {kind: person, required: true}")
+    book, warnings = compile_playbook(parse_yaml(text, "outage.yaml"))
+    assert [str(w) for w in warnings] == [
+        "outage.yaml:20:5: warning: triggers[0]: does not fill required fact 'summary', so "
+        "every alert starts the incident with it as '(not in alert)' for a person to fill in; "
+        "add it to `facts:`",
+        "outage.yaml:20:5: warning: triggers[0]: does not fill required fact 'owner', so an "
+        "alert cannot start the incident (a person fact has no stand-in); add it to `facts:`",
+    ]
+    found = only(book, "generic", {"system": "siem"})
+    assert found.facts == {"summary": "(not in alert)"}
+    assert [str(f) for f in found.flagged] == [
+        "summary: not filled by the trigger",
+        "owner: not filled by the trigger; left unset",
+    ]
+    assert found.unset_required == ("owner",)
+
+
+def test_dry_run_says_when_a_required_person_cannot_be_filled(tmp_path: Path) -> None:
+    payload = tmp_path / "case.json"
+    case = {"id": "EC-2026-014", "subject_person": "jan-nowak"}
+    payload.write_text(
+        json.dumps({"system": "ethics-cases", "category": "executive-conduct", "case": case}),
+        encoding="utf-8",
+    )
+    code, out, _ = triggers_test(
+        "executive-misconduct", "--source", "generic", "--payload", str(payload)
+    )
+    assert code == 0
+    assert (
+        "implicated not set  flagged: 'jan-nowak' is not a person in the roster (expected a "
+        "person id); left unset" in out
+    )
+    assert "  would    not start: required implicated left unset; only logged" in out

@@ -141,7 +141,10 @@ def _print_match(found: TriggerMatch) -> None:
         note = f"  [red]flagged: {escape(flag.reason)}[/red]" if flag else ""
         out.print(f"{label}{shown}{note}")
     cooldown = format_duration(found.cooldown)
-    if found.resolved:
+    if found.unset_required and not found.resolved:
+        unset = ", ".join(found.unset_required)
+        out.print(f"  would    [red]not start: required {unset} left unset; only logged[/red]")
+    elif found.resolved:
         out.print(
             "  would    record 'resolved at source' on the open incident with this key; "
             "it never resolves or closes anything"
@@ -182,6 +185,13 @@ def _as_json(
                 {"fact": f.name, "reason": f.reason, "missing": list(f.missing)}
                 for f in found.flagged
             ],
-            "would": "record resolved at source" if found.resolved else "activate",
+            "unset_required": list(found.unset_required),
+            "would": (
+                "record resolved at source"
+                if found.resolved
+                else "log only"
+                if found.unset_required
+                else "activate"
+            ),
         }
     return result

@@ -494,6 +494,19 @@ class _Compiler:
             self._trigger_template(spec.source, source, (*path, "facts", name))
         if spec.dedupe is not None:
             self._trigger_template(spec.source, spec.dedupe, (*path, "dedupe"))
+        for name, fact in self.spec.facts.items():
+            if fact.required and fact.default is None and name not in spec.facts:
+                self.found.warn(
+                    path,
+                    f"does not fill required fact {name!r}, so "
+                    + (
+                        "an alert cannot start the incident (a "
+                        f"{fact.kind} fact has no stand-in); add it to `facts:`"
+                        if fact.kind in ("person", "number")
+                        else "every alert starts the incident with it as '(not in alert)' "
+                        "for a person to fill in; add it to `facts:`"
+                    ),
+                )
         return Trigger(
             spec.source,
             dict(spec.match),

@@ -74,6 +74,10 @@ class TriggerMatch:
     flagged: tuple[FlaggedFact, ...]
     key: AlertKey
     cooldown: timedelta
+    unset_required: tuple[str, ...] = ()
+    """Required facts without default that are still unset (a `person` or `number` fact the
+    alert could not fill): the engine refuses an activation without them, so the caller logs
+    the alert with this reason instead of activating."""
 
     @property
     def resolved(self) -> bool:
@@ -123,6 +127,11 @@ def match_alert(
         for index, trigger in enumerate(playbook.triggers):
             if trigger_fits(trigger, alert):
                 facts, flagged = fill_facts(playbook, trigger, alert, people)
+                unset = tuple(
+                    name
+                    for name, fact in playbook.facts.items()
+                    if fact.required and fact.default is None and name not in facts
+                )
                 return TriggerMatch(
                     alert=alert,
                     playbook=playbook.id,
@@ -133,6 +142,7 @@ def match_alert(
                     flagged=flagged,
                     key=alert_key(playbook, trigger, alert),
                     cooldown=trigger.cooldown,
+                    unset_required=unset,
                 )
     return None
 
@@ -146,7 +156,8 @@ def fill_facts(
     """The trigger's facts rendered over the alert and checked; what could not be, flagged.
 
     A fact the payload cannot fill never blocks the activation: the crisis team is better
-    paged with `(not in alert: annotations.summary)` in the brief than not paged at all.
+    paged with `(not in alert: annotations.summary)` in the brief than not paged at all. That
+    goes for a required fact the trigger does not mention too.
     """
     facts: dict[str, str] = {}
     flagged: list[FlaggedFact] = []
@@ -180,6 +191,9 @@ def fill_facts(
             _unfilled(fact, problem, SHORT_PLACEHOLDER, (), facts, flagged)
             continue
         facts[name] = value
+    for name, fact in playbook.facts.items():
+        if fact.required and fact.default is None and name not in trigger.facts:
+            _unfilled(fact, "not filled by the trigger", SHORT_PLACEHOLDER, (), facts, flagged)
     return facts, tuple(flagged)
 
 
