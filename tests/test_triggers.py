@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -663,3 +664,25 @@ def test_dry_run_says_when_a_required_person_cannot_be_filled(tmp_path: Path) ->
         "person id); left unset" in out
     )
     assert "  would    not start: required implicated left unset; only logged" in out
+
+
+def test_deeply_nested_bodies_are_refused_or_rendered_never_crash(library: Library) -> None:
+    """Around Python's recursion limit a body can decode and still be too deep to show
+    again as JSON: every depth there is refused as malformed or rendered, nothing escapes."""
+    playbooks = [p for p, _ in library.playbooks.values()]
+    outcomes = set()
+    for depth in range(sys.getrecursionlimit() + 20, sys.getrecursionlimit() - 100, -1):
+        nested = "[" * depth + "]" * depth
+        alert_text = f'{{"kind": "volume-spike", "hashtag": {nested}}}'
+        try:
+            (alert,) = read_alerts(
+                "generic", f'{{"system": "social-listening", "alert": {alert_text}}}'
+            )
+        except MalformedPayload:
+            outcomes.add("refused")
+            continue
+        found = match_alert(playbooks, alert)
+        assert found is not None
+        assert found.playbook == "social-media-firestorm"
+        outcomes.add("rendered" if found.facts["topic"].startswith("posts under [[") else "flagged")
+    assert outcomes == {"refused", "flagged", "rendered"}

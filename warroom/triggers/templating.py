@@ -181,7 +181,7 @@ def render(source: str, variables: Mapping[str, Any], limit: int = MAX_RENDERED)
         text = "".join(pieces)[:limit].strip()
     except TemplateError as exc:
         raise TemplateProblem(f"template cannot render: {exc.message}") from None
-    except (TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+    except (TypeError, ValueError, AttributeError, ArithmeticError, RecursionError) as exc:
         raise TemplateProblem(f"template cannot render: {exc}") from None
     finally:
         _missing_paths.reset(token)
