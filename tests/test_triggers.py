@@ -217,10 +217,30 @@ NEAR_ALERTMANAGER = st.fixed_dictionaries(
 )
 
 
+NEAR_GENERIC = st.fixed_dictionaries(
+    {
+        "system": st.sampled_from(["social-listening", "quality", "ethics-cases", "fire-alarm"]),
+        "category": st.just("executive-conduct"),
+        "event": st.sampled_from(["safety-signal", "alarm-confirmed"]),
+        "site": st.just("lodz") | JSON,
+    },
+    optional={
+        "alert": st.fixed_dictionaries(
+            {"kind": st.just("volume-spike")}, optional={"hashtag": JSON}
+        )
+        | JSON,
+        "case": st.dictionaries(
+            st.sampled_from(["id", "product", "subject_person", "hazard", "batches"]), JSON
+        ),
+        "zone": JSON,
+    },
+)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     source=st.sampled_from(["alertmanager", "pagerduty", "generic"]),
-    body=JSON | NEAR_ALERTMANAGER | st.builds(lambda e: {"event": e}, JSON),
+    body=JSON | NEAR_ALERTMANAGER | NEAR_GENERIC | st.builds(lambda e: {"event": e}, JSON),
 )
 def test_any_json_body_is_refused_only_with_a_payload_error(
     library: Library, source: str, body: Any
