@@ -706,3 +706,19 @@ def test_deeply_nested_bodies_are_refused_or_rendered_never_crash(library: Libra
         assert found.playbook == "social-media-firestorm"
         outcomes.add("rendered" if found.facts["topic"].startswith("posts under [[") else "flagged")
     assert outcomes == {"refused", "flagged", "rendered"}
+
+
+def test_time_filters_read_payload_times_in_utc() -> None:
+    book = playbook(
+        "  - source: alertmanager\n"
+        "    facts: {summary: 'down since {{ startsAt | datetime }}',"
+        " service: '{{ annotations.since | time }}'}\n"
+    )
+    body = am_group(am_alert({"alertname": "ServiceDown"}))
+    body["alerts"][0]["startsAt"] = "2026-11-23T09:55:00.365069705+01:00"  # as Alertmanager writes
+    found = only(book, "alertmanager", body)
+    assert found.facts == {
+        "summary": "down since 2026-11-23 08:55 UTC",
+        "service": "(not in alert)",
+    }
+    assert [str(f) for f in found.flagged] == ["service: not in alert: annotations.since"]

@@ -17,9 +17,11 @@ payload it reads) and its output bounded.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -139,7 +141,30 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def _in_utc(style: str) -> Callable[[Any], str]:
+    """warroom's time filters (`time`, `date`, `datetime`, as in statements) for payload text:
+    RFC 3339 as senders write it, Alertmanager's nanoseconds included, shown in UTC, since an
+    alert's time belongs to no playbook's time zone."""
+
+    def apply(value: Any) -> str:
+        if isinstance(value, Undefined):
+            return str(value)  # missing stays missing, with its path
+        text = _FRACTION.sub(r"\1", str(value).strip())
+        moment = datetime.fromisoformat(text)  # a ValueError: the fact is flagged
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime(style)
+
+    return apply
+
+
 _ENV = _PayloadEnvironment(undefined=Missing, autoescape=False, finalize=_finalize)
+_ENV.filters.update(
+    time=_in_utc("%H:%M"), date=_in_utc("%Y-%m-%d"), datetime=_in_utc("%Y-%m-%d %H:%M UTC")
+)
 
 
 @lru_cache(maxsize=1024)
