@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-from serving import API_TOKEN, Served, serving, wait_for
+from support.serving import API_TOKEN, Served, serving, wait_for
 from typer.testing import CliRunner
 
 from warroom.channels.testing import free_port

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from serving import API_TOKEN, TWILIO_TOKEN, Served, serving, settings
+from support.serving import API_TOKEN, TWILIO_TOKEN, Served, serving, settings
 from twilio.request_validator import RequestValidator
 
 from warroom.engine import events as ev

@@ -16,9 +16,12 @@ from warroom.cli import (
     DB_ENV,
     DEFAULT_DB,
     DbOption,
+    LibraryOption,
+    RosterOption,
     app,
     err,
     error_boundary,
+    open_library,
     opened_runtime,
     out,
     parse_time,
@@ -50,8 +53,8 @@ def serve(
     """Serve the trigger webhooks, Twilio's webhooks, signed links, the read API and health
     checks. The library is read at start: restart to pick up edited playbooks."""
     from warroom.channels.registry import build_channels, describe
-    from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.library import default_library, default_roster
+    from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.server.serve import build_service, trigger_library
     from warroom.server.settings import load_server_settings
 

@@ -18,6 +18,8 @@ from jinja2 import StrictUndefined, TemplateError, meta, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from warroom.errors import WarroomError
+
 BUILTINS: dict[str, str] = {
     "incident": "the incident: incident.id, incident.title, incident.started_at",
     "playbook": "the playbook: playbook.id, playbook.title, playbook.version",
@@ -31,6 +33,35 @@ BUILTINS: dict[str, str] = {
     "timezone": "the playbook's time zone name",
 }
 """Variables every template may use besides facts and role names (documented in docs/)."""
+
+TRIGGER_VARIABLES: dict[str, frozenset[str] | None] = {
+    "alertmanager": frozenset(
+        {
+            "labels",
+            "annotations",
+            "status",
+            "startsAt",
+            "fingerprint",
+            "generatorURL",
+            "groupLabels",
+            "commonLabels",
+            "commonAnnotations",
+            "externalURL",
+            "receiver",
+        }
+    ),
+    "pagerduty": frozenset({"event"}),
+    "generic": None,
+}
+"""What a trigger's `facts` and `dedupe` templates may read, per source; None: the body's
+top-level keys, which are not known in advance."""
+
+TRIGGER_MATCH_ROOTS: dict[str, frozenset[str]] = {
+    "pagerduty": frozenset(
+        {"id", "event_type", "resource_type", "occurred_at", "agent", "client", "data"}
+    ),
+}
+"""The fields of a PagerDuty v3 `event`, where every dotted `match` key starts."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +126,7 @@ _ENV = SandboxedEnvironment(
 _ENV.filters.update(FILTERS)
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(WarroomError):
     """A template that does not compile or render; the compile step turns it into a diagnostic."""
 
 

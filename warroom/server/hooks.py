@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, SecretStr
 from starlette.concurrency import run_in_threadpool
 
-from warroom.errors import UsageError
+from warroom.errors import MalformedPayload, PayloadRejected, UsageError
 from warroom.playbook.model import Playbook
 from warroom.runtime.runtime import AlertIntake, AlertOutcome, Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -42,7 +42,6 @@ from warroom.server.settings import rate_window
 from warroom.server.twilio_webhooks import DeskDep
 from warroom.store.sqlite import InboundEntry
 from warroom.triggers import Alert, TriggerMatch, match_alert, read_alerts
-from warroom.triggers.payloads import MalformedPayload, PayloadRejected
 
 router = APIRouter(prefix="/hooks", tags=["triggers"])
 CLOCK_SKEW = 300
@@ -179,9 +178,9 @@ async def _take(request: Request, desk: Desk, source: str) -> JSONResponse:
         if wait:
             refusal = RequestRefused(429, "too many requests", "over this route's rate")
             await _log(desk, request, channel, body, "rate-limited", refusal.detail, None)
-            answer = refusal.response()
-            answer.headers["Retry-After"] = str(max(1, round(wait)))
-            return answer
+            limited = refusal.response()
+            limited.headers["Retry-After"] = str(max(1, round(wait)))
+            return limited
         body = await read_body(request)
         settings = desk.settings
         if source == "alertmanager":
@@ -208,7 +207,7 @@ async def _take(request: Request, desk: Desk, source: str) -> JSONResponse:
             return RequestRefused(400, "malformed", str(exc), "body")
         except PayloadRejected as exc:
             _judge(runtime, entry, "malformed", str(exc))
-            return RequestRefused(422, "wrong shape", str(exc), getattr(exc, "field", None))
+            return RequestRefused(422, "wrong shape", str(exc), exc.field)
         results = [_one(runtime, library, alert) for alert in alerts]
         verdict = next(
             (v for v in ("accepted", "duplicate") if any(r.verdict == v for r in results)),
@@ -220,7 +219,7 @@ async def _take(request: Request, desk: Desk, source: str) -> JSONResponse:
             runtime.store.judge_inbound(entry, verdict, summary, touched)
         return Intake(verdict=verdict, alerts=results)
 
-    answer = await run_in_threadpool(desk.call, take)
+    answer: Intake | RequestRefused = await run_in_threadpool(desk.call, take)
     if isinstance(answer, RequestRefused):
         return answer.response()
     if answer.verdict == "accepted":
@@ -232,29 +231,45 @@ def _one(runtime: Runtime, library: TriggerLibrary, alert: Alert) -> AlertResult
     found = match_alert(library.playbooks.values(), alert, people=library.people)
     if found is None:
         return AlertResult(
-            status=alert.status, playbook=None, key=None, verdict="no-effect",
-            incident=None, detail="matches no trigger",
+            status=alert.status,
+            playbook=None,
+            key=None,
+            verdict="no-effect",
+            incident=None,
+            detail="matches no trigger",
         )
     key = str(found.key)
     if found.unset_required and not found.resolved:
         missing = ", ".join(found.unset_required)
         return AlertResult(
-            status=alert.status, playbook=found.playbook, key=key, verdict="no-effect",
-            incident=None, detail=f"cannot activate: required facts not in the alert: {missing}",
+            status=alert.status,
+            playbook=found.playbook,
+            key=key,
+            verdict="no-effect",
+            incident=None,
+            detail=f"cannot activate: required facts not in the alert: {missing}",
         )
     try:
         outcome = runtime.take_alert(library.snapshots[found.playbook], intake(found))
     except UsageError as exc:  # the engine refused the activation (e.g. a bad fact)
         outcome = AlertOutcome("no-effect", None, f"refused: {exc}")
     return AlertResult(
-        status=alert.status, playbook=found.playbook, key=key, verdict=outcome.verdict,
-        incident=outcome.incident, detail=outcome.detail,
+        status=alert.status,
+        playbook=found.playbook,
+        key=key,
+        verdict=outcome.verdict,
+        incident=outcome.incident,
+        detail=outcome.detail,
     )
 
 
 def intake(found: TriggerMatch) -> AlertIntake:
     alert = found.alert
-    name = alert.variables.get("labels", {}).get("alertname") if alert.source == "alertmanager" else None
+    name = (
+        alert.variables.get("labels", {}).get("alertname")
+        if alert.source == "alertmanager"
+        else None
+    )
     summary = f"{alert.source}" + (f" {name}" if isinstance(name, str) else "")
     if alert.fingerprint:
         summary += f", fingerprint {alert.fingerprint}"
@@ -294,12 +309,24 @@ def _judge(runtime: Runtime, entry: int, verdict: str, outcome: str) -> None:
 
 
 async def _log(
-    desk: Desk, request: Request, channel: str, body: bytes, verdict: str, outcome: str,
+    desk: Desk,
+    request: Request,
+    channel: str,
+    body: bytes,
+    verdict: str,
+    outcome: str,
     delivery: str | None,
 ) -> None:
     entry = InboundEntry(
-        at=desk.runtime.clock.now(), route=request.url.path, channel=channel, sender="",
-        body="", verdict=verdict, outcome=outcome, delivery_id=delivery, body_hash=digest(body),
+        at=desk.runtime.clock.now(),
+        route=request.url.path,
+        channel=channel,
+        sender="",
+        body="",
+        verdict=verdict,
+        outcome=outcome,
+        delivery_id=delivery,
+        body_hash=digest(body),
     )
     await run_in_threadpool(desk.call, lambda runtime: runtime.store.log_inbound(entry))
 

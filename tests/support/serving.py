@@ -36,6 +36,10 @@ TWILIO_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SECRET = "link-signing-secret-for-tests-only"
 API_TOKEN = "api-token-for-tests-0123456789"
 FROM = "+48221234567"
+ALERTMANAGER_TOKEN = "alertmanager-token-0123456789"
+PAGERDUTY_SECRETS = ("pagerduty-secret-old-01234", "pagerduty-secret-new-56789")
+GENERIC_SECRET = "generic-hmac-secret-0123456789"
+GENERIC_TOKEN = "generic-bearer-token-0123456789"
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
@@ -91,6 +95,10 @@ def settings(base: str, **changes: Any) -> ServerSettings:
         "public_url": base,
         "secret": SecretStr(SECRET),
         "api_token": SecretStr(API_TOKEN),
+        "alertmanager_token": SecretStr(ALERTMANAGER_TOKEN),
+        "pagerduty_secrets": tuple(SecretStr(s) for s in PAGERDUTY_SECRETS),
+        "generic_secret": SecretStr(GENERIC_SECRET),
+        "generic_token": SecretStr(GENERIC_TOKEN),
         **changes,
     }
     return ServerSettings(**values)
