@@ -41,6 +41,7 @@ from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import UsageError
 from warroom.library import default_library, default_roster
+from warroom.playbook.facts import to_fill_in
 from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -428,6 +429,12 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
         counts[row.state] = counts.get(row.state, 0) + 1
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    missing = to_fill_in(state.facts)
+    if missing:
+        listed = ", ".join(f"{name} {value}" for name, value in missing.items())
+        out.print(
+            f"[bold red]Facts to fill in[/bold red] (`warroom fact NAME=...`): {escape(listed)}"
+        )
     if state.inquiries:
         out.print(f"Media inquiries: {len(state.inquiries)} logged")
     out.print("[bold]Last events[/bold]")

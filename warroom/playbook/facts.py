@@ -50,3 +50,13 @@ def fact_problem(fact: Fact, value: str, people: Collection[str] | None = None) 
     if fact.kind == "number" and value and not value.replace(".", "", 1).isdigit():
         return f"{value!r} is not a number"
     return None
+
+
+STAND_IN = "(not in alert"
+"""How every value an alert could not fill begins (`(not in alert: annotations.summary)`)."""
+
+
+def to_fill_in(facts: dict[str, str]) -> dict[str, str]:
+    """The facts still standing in for what an alert lacked: a person must set them before
+    the words go out, so `status` and the read API point at them."""
+    return {name: value for name, value in facts.items() if value.startswith(STAND_IN)}

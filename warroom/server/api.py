@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from warroom.engine.state import Incident
+from warroom.playbook.facts import to_fill_in
 from warroom.runtime.runtime import Runtime
 from warroom.server.desk import Desk
 from warroom.server.intake import UNAUTHENTICATED, Problem, not_configured
@@ -102,6 +103,8 @@ class StatementView(BaseModel):
 class IncidentDetail(IncidentSummary):
     started_at: datetime | None
     facts: dict[str, str]
+    facts_to_fill_in: list[str]
+    """Facts an alert could not fill, standing in until a person sets them."""
     roles: list[RoleView]
     steps: list[StepView]
     pending_approvals: list[ApprovalView]
@@ -214,6 +217,7 @@ def _detail(row: IncidentRow, state: Incident, counts: dict[str, int]) -> Incide
         **_summary(row).model_dump(),
         started_at=started,
         facts=dict(state.facts),
+        facts_to_fill_in=sorted(to_fill_in(state.facts)),
         roles=[
             RoleView(
                 role=role_id,
