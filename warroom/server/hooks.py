@@ -196,27 +196,36 @@ async def _take(request: Request, desk: Desk, source: str) -> JSONResponse:
     library: TriggerLibrary = request.app.state.triggers
 
     def take(runtime: Runtime) -> Intake | RequestRefused:
-        entry = _entry(runtime, request, channel, body, delivery)
-        if delivery and runtime.store.delivered_before(request.url.path, delivery, entry):
-            _judge(runtime, entry, "duplicate", "the same delivery was taken before")
+        # reading and matching act on nothing: a request that ends there is logged once,
+        # with its verdict; one that acts is logged first and judged with what it did
+        def logged(verdict: str, outcome: str, incident: str | None = None) -> int:
+            return _entry(runtime, request, channel, body, delivery, verdict, outcome, incident)
+
+        if delivery and runtime.store.delivered_before(request.url.path, delivery):
+            logged("duplicate", "the same delivery was taken before")
             return Intake(verdict="duplicate", alerts=[])
         try:
             alerts = read_alerts(source, body)
         except MalformedPayload as exc:
-            _judge(runtime, entry, "malformed", str(exc))
+            logged("malformed", str(exc))
             return RequestRefused(400, "malformed", str(exc), "body")
         except PayloadRejected as exc:
-            _judge(runtime, entry, "malformed", str(exc))
+            logged("malformed", str(exc))
             return RequestRefused(422, "wrong shape", str(exc), exc.field)
-        results = [_one(runtime, library, alert) for alert in alerts]
+        matched = [(alert, _match(library, alert)) for alert in alerts]
+        if not any(isinstance(found, TriggerMatch) for _, found in matched):
+            quiet = [found for _, found in matched if isinstance(found, AlertResult)]
+            logged("no-effect", _summary(quiet))
+            return Intake(verdict="no-effect", alerts=quiet)
+        entry = logged("received", "")
+        results = [_act(runtime, library, found) for _, found in matched]
         verdict = next(
             (v for v in ("accepted", "duplicate") if any(r.verdict == v for r in results)),
             "no-effect",
         )
         touched = next((r.incident for r in results if r.incident), None)
-        summary = "; ".join(f"{r.verdict}: {r.detail}" for r in results) or "no alerts"
         with runtime.store.transaction():
-            runtime.store.judge_inbound(entry, verdict, summary, touched)
+            runtime.store.judge_inbound(entry, verdict, _summary(results), touched)
         return Intake(verdict=verdict, alerts=results)
 
     answer: Intake | RequestRefused = await run_in_threadpool(desk.call, take)
@@ -227,7 +236,8 @@ async def _take(request: Request, desk: Desk, source: str) -> JSONResponse:
     return JSONResponse(answer.model_dump(), status_code=202)
 
 
-def _one(runtime: Runtime, library: TriggerLibrary, alert: Alert) -> AlertResult:
+def _match(library: TriggerLibrary, alert: Alert) -> TriggerMatch | AlertResult:
+    """The trigger that takes `alert`, or why none will act on it."""
     found = match_alert(library.playbooks.values(), alert, people=library.people)
     if found is None:
         return AlertResult(
@@ -238,29 +248,40 @@ def _one(runtime: Runtime, library: TriggerLibrary, alert: Alert) -> AlertResult
             incident=None,
             detail="matches no trigger",
         )
-    key = str(found.key)
     if found.unset_required and not found.resolved:
         missing = ", ".join(found.unset_required)
         return AlertResult(
             status=alert.status,
             playbook=found.playbook,
-            key=key,
+            key=str(found.key),
             verdict="no-effect",
             incident=None,
             detail=f"cannot activate: required facts not in the alert: {missing}",
         )
+    return found
+
+
+def _act(
+    runtime: Runtime, library: TriggerLibrary, found: TriggerMatch | AlertResult
+) -> AlertResult:
+    if isinstance(found, AlertResult):
+        return found
     try:
         outcome = runtime.take_alert(library.snapshots[found.playbook], intake(found))
     except UsageError as exc:  # the engine refused the activation (e.g. a bad fact)
         outcome = AlertOutcome("no-effect", None, f"refused: {exc}")
     return AlertResult(
-        status=alert.status,
+        status=found.alert.status,
         playbook=found.playbook,
-        key=key,
+        key=str(found.key),
         verdict=outcome.verdict,
         incident=outcome.incident,
         detail=outcome.detail,
     )
+
+
+def _summary(results: list[AlertResult]) -> str:
+    return "; ".join(f"{r.verdict}: {r.detail}" for r in results) or "no alerts"
 
 
 def intake(found: TriggerMatch) -> AlertIntake:
@@ -287,7 +308,14 @@ def intake(found: TriggerMatch) -> AlertIntake:
 
 
 def _entry(
-    runtime: Runtime, request: Request, channel: str, body: bytes, delivery: str | None
+    runtime: Runtime,
+    request: Request,
+    channel: str,
+    body: bytes,
+    delivery: str | None,
+    verdict: str,
+    outcome: str,
+    incident: str | None = None,
 ) -> int:
     return runtime.store.log_inbound(
         InboundEntry(
@@ -296,16 +324,13 @@ def _entry(
             channel=channel,
             sender=request.headers.get("user-agent", "")[:100],
             body=body.decode("utf-8", "replace"),
-            verdict="received",
+            verdict=verdict,
+            outcome=outcome,
+            incident=incident,
             delivery_id=delivery,
             body_hash=digest(body),
         )
     )
-
-
-def _judge(runtime: Runtime, entry: int, verdict: str, outcome: str) -> None:
-    with runtime.store.transaction():
-        runtime.store.judge_inbound(entry, verdict, outcome)
 
 
 async def _log(

@@ -483,14 +483,15 @@ class Store:
                 (verdict, outcome[:INBOUND_BODY_KEPT], incident, entry_id),
             )
 
-    def delivered_before(self, route: str, delivery_id: str, before: int) -> bool:
+    def delivered_before(self, route: str, delivery_id: str, before: int | None = None) -> bool:
         """Whether a delivery with this id was already taken (accepted or judged to have no
-        effect) on this route: senders retry, and a retry must not act twice."""
+        effect) on this route, before log line `before`: senders retry, and a retry must not
+        act twice."""
         with self._errors():
             row = self.db.execute(
                 "SELECT 1 FROM inbound WHERE route = ? AND delivery_id = ? AND id < ?"
                 " AND verdict IN ('accepted', 'no-effect') LIMIT 1",
-                (route, delivery_id, before),
+                (route, delivery_id, before if before is not None else 2**62),
             ).fetchone()
         return row is not None
 
