@@ -20,7 +20,7 @@ from warroom.engine.state import Incident
 from warroom.playbook.facts import to_fill_in
 from warroom.runtime.runtime import Runtime
 from warroom.server.desk import Desk
-from warroom.server.intake import UNAUTHENTICATED, Problem, not_configured
+from warroom.server.intake import UNAUTHENTICATED, documented, not_configured
 from warroom.server.twilio_webhooks import DeskDep
 from warroom.store.sqlite import IncidentRow, StoredEvent
 
@@ -40,11 +40,11 @@ def authorised(
     return desk
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "missing or wrong bearer token"},
-    404: {"model": Problem, "description": "no such incident"},
-    503: {"model": Problem, "description": "WARROOM_API_TOKEN is not set, or the database"},
-}
+ERRORS = documented(
+    (401, "missing or wrong bearer token"),
+    (404, "no such incident"),
+    (503, "WARROOM_API_TOKEN is not set, or the database"),
+)
 router = APIRouter(prefix="/api", tags=["read API"], responses=ERRORS)
 Authorised = Annotated[Desk, Depends(authorised)]
 
@@ -161,16 +161,7 @@ async def timeline(incident_id: str, desk: Authorised) -> Timeline:
 
 
 def _summary(row: IncidentRow) -> IncidentSummary:
-    return IncidentSummary(
-        id=row.id,
-        playbook=row.playbook,
-        title=row.title,
-        state=row.state,
-        level=row.level,
-        exercise=row.exercise,
-        opened_at=row.opened_at,
-        updated_at=row.updated_at,
-    )
+    return IncidentSummary.model_validate(row, from_attributes=True)
 
 
 def _detail(row: IncidentRow, state: Incident, counts: dict[str, int]) -> IncidentDetail:

@@ -30,9 +30,9 @@ from warroom.server.desk import Desk
 from warroom.server.intake import (
     JSON,
     UNAUTHENTICATED,
-    Problem,
     RequestRefused,
     digest,
+    documented,
     not_configured,
     read_body,
     refuse,
@@ -101,18 +101,15 @@ class Intake(BaseModel):
     alerts: list[AlertResult]
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "description": why}
-    for code, why in (
-        (400, "not valid JSON"),
-        (401, "missing or invalid credentials"),
-        (413, "body over 1 MiB"),
-        (415, "not application/json"),
-        (422, "JSON of the wrong shape; `field` names where"),
-        (429, "over the route's rate (server.trigger_rate)"),
-        (503, "the route's secret is not set"),
-    )
-}
+ERRORS = documented(
+    (400, "not valid JSON"),
+    (401, "missing or invalid credentials"),
+    (413, "body over 1 MiB"),
+    (415, "not application/json"),
+    (422, "JSON of the wrong shape; `field` names where"),
+    (429, "over the route's rate (server.trigger_rate)"),
+    (503, "the route's secret is not set"),
+)
 BODY = {
     "requestBody": {
         "required": True,

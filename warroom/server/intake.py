@@ -9,6 +9,7 @@ be large or hostile.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
@@ -48,6 +49,11 @@ class RequestRefused(UsageError):
     def response(self) -> JSONResponse:
         body = Problem(error=self.error, detail=self.detail, field=self.field)
         return JSONResponse(body.model_dump(), status_code=self.status)
+
+
+def documented(*answers: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error answers, each a `Problem`: (status, when)."""
+    return {status: {"model": Problem, "description": why} for status, why in answers}
 
 
 UNAUTHENTICATED = RequestRefused(

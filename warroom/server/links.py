@@ -75,6 +75,17 @@ def _log(runtime: Runtime, request: Request, claim: LinkClaim | None, verdict: s
     return runtime.store.log_inbound(entry)
 
 
+def _checked(
+    desk: Desk, runtime: Runtime, request: Request, token: str, verdict: str
+) -> tuple[LinkClaim, int] | HTMLResponse:
+    """The token's claim and its inbound log line, or the page refusing it (logged too)."""
+    claim = _verify(desk, token)
+    if isinstance(claim, HTMLResponse):
+        _log(runtime, request, None, "unauthenticated")
+        return claim
+    return claim, _log(runtime, request, claim, verdict)
+
+
 @router.get(
     "/act/{token}",
     summary="What a signed link would do",
@@ -83,13 +94,11 @@ def _log(runtime: Runtime, request: Request, claim: LinkClaim | None, verdict: s
 )
 async def show(token: str, request: Request, desk: DeskDep) -> HTMLResponse:
     def look(runtime: Runtime) -> HTMLResponse:
-        claim = _verify(desk, token)
+        claim = _checked(desk, runtime, request, token, "no-effect")  # looking acts on nothing
         if isinstance(claim, HTMLResponse):
-            _log(runtime, request, None, "unauthenticated")
             return claim
-        _log(runtime, request, claim, "no-effect")  # looking acts on nothing
         try:
-            found: LinkRequest = runtime.link(claim)
+            found: LinkRequest = runtime.link(claim[0])
         except NotFound as exc:
             return page(404, "This link matches nothing", message=str(exc))
         verb = "Approve" if found.verb == "approve" else "Acknowledge"
@@ -106,11 +115,10 @@ async def show(token: str, request: Request, desk: DeskDep) -> HTMLResponse:
 )
 async def act(token: str, request: Request, desk: DeskDep) -> HTMLResponse:
     def follow(runtime: Runtime) -> HTMLResponse:
-        claim = _verify(desk, token)
-        if isinstance(claim, HTMLResponse):
-            _log(runtime, request, None, "unauthenticated")
-            return claim
-        entry = _log(runtime, request, claim, "received")
+        checked = _checked(desk, runtime, request, token, "received")
+        if isinstance(checked, HTMLResponse):
+            return checked
+        claim, entry = checked
         if runtime.store.delivered_before(ROUTE, claim.fingerprint, entry):
             with runtime.store.transaction():
                 runtime.store.judge_inbound(entry, "duplicate", "link already used")

@@ -30,9 +30,9 @@ from warroom.server.intake import (
     FORM,
     JSON,
     UNAUTHENTICATED,
-    Problem,
     RequestRefused,
     digest,
+    documented,
     log_request,
     not_configured,
     parse_form,
@@ -71,16 +71,13 @@ FORM_BODY = {
         }
     ],
 }
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": Problem, "description": why}
-    for code, why in (
-        (400, "malformed form data or a missing field"),
-        (401, "missing or invalid X-Twilio-Signature"),
-        (413, "body over 1 MiB"),
-        (415, "not form data (or JSON with bodySHA256)"),
-        (503, "TWILIO_AUTH_TOKEN or WARROOM_PUBLIC_URL is not set"),
-    )
-}
+ERRORS = documented(
+    (400, "malformed form data or a missing field"),
+    (401, "missing or invalid X-Twilio-Signature"),
+    (413, "body over 1 MiB"),
+    (415, "not form data (or JSON with bodySHA256)"),
+    (503, "TWILIO_AUTH_TOKEN or WARROOM_PUBLIC_URL is not set"),
+)
 
 
 def get_desk(request: Request) -> Desk:
