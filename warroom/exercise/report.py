@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warroom.durations import format_duration
+from warroom.engine.effects import Timer, TimerKind
+from warroom.engine.events import TimerFired
 from warroom.engine.state import Incident
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
 from warroom.store.sqlite import StoredEvent
@@ -240,9 +242,11 @@ def score(
                 first_order[release.audience] = key
                 first_release[release.audience] = release.at
     escalations = [
-        {"at": offset(start, s.at), "step": s.event.timer.split(":", 1)[1], "what": note}  # type: ignore[attr-defined]
+        {"at": offset(start, s.at), "step": timer.step, "what": note}
         for s in events
-        if s.event.kind == "timer-fired" and s.event.timer.startswith("esc:")  # type: ignore[attr-defined]
+        if isinstance(s.event, TimerFired)
+        and (timer := Timer.parse(s.event.timer)) is not None
+        and timer.kind is TimerKind.ESCALATION
         for note in s.notes
         if "stale" not in note
     ]

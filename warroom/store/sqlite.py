@@ -19,7 +19,7 @@ from typing import Any
 
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
 from warroom.engine.events import Event, event_from_json
-from warroom.errors import NotFound, StoreError
+from warroom.errors import NotFound, StoreError, UnreadableEvent
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -318,11 +318,17 @@ class Store:
                 incident=row["incident"],
                 n=row["n"],
                 at=unstamp(row["at"]),
-                event=event_from_json(json.loads(row["body"])),
+                event=self._event(row["body"]),
                 notes=tuple(json.loads(row["notes"])),
             )
             for row in rows
         ]
+
+    def _event(self, body: str) -> Event:
+        try:
+            return event_from_json(json.loads(body))
+        except UnreadableEvent as exc:
+            raise StoreError(f"database {self.path}: the event log holds {exc}") from exc
 
     def last_n(self, incident_id: str) -> int:
         row = self.db.execute(
@@ -375,12 +381,18 @@ class Store:
                     "INSERT INTO timers (incident, timer, token, due_at, purpose)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident, timer) DO UPDATE SET"
                     " token = excluded.token, due_at = excluded.due_at, purpose = excluded.purpose",
-                    (incident_id, effect.timer, effect.token, stamp(effect.at), effect.purpose),
+                    (
+                        incident_id,
+                        str(effect.timer),
+                        effect.token,
+                        stamp(effect.at),
+                        effect.purpose,
+                    ),
                 )
             elif isinstance(effect, CancelTimer):
                 self.db.execute(
                     "DELETE FROM timers WHERE incident = ? AND timer = ?",
-                    (incident_id, effect.timer),
+                    (incident_id, str(effect.timer)),
                 )
         self.db.execute(
             "UPDATE incidents SET state = ?, level = ?, updated_at = ? WHERE id = ?",
