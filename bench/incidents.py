@@ -63,7 +63,7 @@ from warroom.roster.model import Roster
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
@@ -203,7 +203,7 @@ def max_rss_mib() -> float:
 def run_store(snapshot: Snapshot, count: int, seed: int, folder: Path) -> tuple[Times, int]:
     """Each incident lives its script in turn on one virtual clock; returns times, db bytes."""
     times: Times = {kind: [] for kind in KINDS}
-    store = Store.open(folder / "warroom.db")
+    store = SqliteStore.open(folder / "warroom.db")
     clock = VirtualClock(START)
     runtime = Runtime(store, clock)
     try:

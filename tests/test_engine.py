@@ -15,7 +15,7 @@ from warroom.errors import CommandRejected
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
 T0 = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
@@ -48,7 +48,7 @@ class Drill:
 
 @pytest.fixture
 def drill(tmp_path: Path) -> Iterator[Drill]:
-    store = Store.open(tmp_path / "warroom.db")
+    store = SqliteStore.open(tmp_path / "warroom.db")
     clock = VirtualClock(T0)
     sms, email = RecordingChannel("sms"), RecordingChannel("email")
     runtime = Runtime(store, clock, {"sms": sms, "email": email})
@@ -180,7 +180,7 @@ def test_replaying_the_log_rebuilds_the_same_state(drill: Drill) -> None:
 
 
 def test_the_implicated_person_is_never_paged_as_spokesperson(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "w.db")
+    store = SqliteStore.open(tmp_path / "w.db")
     try:
         clock = VirtualClock(T0)
         sms = RecordingChannel("sms")

@@ -18,7 +18,7 @@ from warroom.errors import CommandRejected
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 ANNA, BARTEK, CELINA = "+48601234567", "+48602345678", "+48603456789"
@@ -72,7 +72,7 @@ class Desk:
 
 @pytest.fixture
 def desk(mini: Path, tmp_path: Path) -> Iterator[Desk]:
-    store = Store.open(tmp_path / "w.db")
+    store = SqliteStore.open(tmp_path / "w.db")
     clock = VirtualClock(T0)
     sms = RecordingChannel("sms")
     runtime = Runtime(store, clock, {"sms": sms, "email": RecordingChannel("email")})

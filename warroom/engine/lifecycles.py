@@ -132,7 +132,7 @@ INCIDENT_LIFECYCLE = Lifecycle(
         ("activate", IncidentPhase.NEW, IncidentPhase.ACTIVE),
         ("resolve", IncidentPhase.ACTIVE, IncidentPhase.RESOLVED),
         ("close", IncidentPhase.RESOLVED, IncidentPhase.CLOSED),
-        ("cancel", (IncidentPhase.NEW, IncidentPhase.ACTIVE), IncidentPhase.CANCELLED),
+        ("cancel", IncidentPhase.ACTIVE, IncidentPhase.CANCELLED),
     ),
 )
 

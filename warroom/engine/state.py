@@ -184,6 +184,3 @@ class Incident:
     def holder(self, role: str) -> str | None:
         state = self.roles.get(role)
         return state.person if state else None
-
-    def roles_of(self, person: str) -> list[str]:
-        return [r for r, s in self.roles.items() if s.person == person]

@@ -19,7 +19,7 @@ from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
 from warroom.engine.state import Incident
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
-from warroom.store.sqlite import StoredEvent
+from warroom.store import StoredEvent
 
 
 def offset(start: datetime, moment: datetime | None) -> str:

@@ -12,13 +12,15 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
 from warroom.engine.events import Event, event_from_json
+from warroom.engine.lifecycles import INCIDENT_IN_HAND, OutboxPhase
+from warroom.store.port import DueTimer, IncidentRow, OutboxRow, StoredEvent
+
+__all__ = ["DueTimer", "IncidentRow", "OutboxRow", "SqliteStore", "Store", "StoredEvent"]
 from warroom.errors import NotFound, StoreError, UnreadableEvent
 
 MIGRATIONS: tuple[str, ...] = (
@@ -95,49 +97,6 @@ def unstamp(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    seq: int
-    incident: str
-    n: int
-    at: datetime
-    event: Event
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class IncidentRow:
-    id: str
-    playbook: str
-    title: str
-    state: str
-    level: str
-    exercise: bool
-    opened_at: datetime
-    updated_at: datetime
-    snapshot: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: str
-    incident: str
-    key: str
-    channel: str
-    message: SendMessage
-    state: str
-    attempts: int
-    detail: str
-
-
-@dataclass(frozen=True)
-class DueTimer:
-    incident: str
-    timer: str
-    token: int
-    due_at: datetime
-
-
 def _outbox_row(row: sqlite3.Row) -> OutboxRow:
     return OutboxRow(
         row["id"],
@@ -151,15 +110,15 @@ def _outbox_row(row: sqlite3.Row) -> OutboxRow:
     )
 
 
-class Store:
-    """One SQLite database. Open it with `Store.open(path)`; it is safe across processes."""
+class SqliteStore:
+    """One SQLite database. Open it with `SqliteStore.open(path)`; it is safe across processes."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self.db = connection
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True) -> Store:
+    def open(cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True) -> SqliteStore:
         """`durable=False` skips waiting for the disk: only for a database that can be rebuilt
         from scratch, such as a simulated exercise's."""
         path = Path(path)
@@ -243,6 +202,10 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     # -- incidents and events --------------------------------------------------------------
 
     def create_incident(
@@ -252,7 +215,7 @@ class Store:
         title: str,
         level: str,
         exercise: bool,
-        snapshot: dict[str, Any],
+        snapshot: dict[str, object],
         now: datetime,
     ) -> None:
         self.db.execute(
@@ -285,11 +248,13 @@ class Store:
         return self._incident(row)
 
     def incidents(self, *, open_only: bool = False) -> list[IncidentRow]:
-        query = "SELECT * FROM incidents"
+        query, args = "SELECT * FROM incidents", tuple(sorted(INCIDENT_IN_HAND))
         if open_only:
-            query += " WHERE state IN ('new', 'active', 'contained', 'resolved')"
+            query += f" WHERE state IN ({', '.join('?' * len(args))})"
         with self._errors():
-            rows = self.db.execute(query + " ORDER BY opened_at, id").fetchall()
+            rows = self.db.execute(
+                query + " ORDER BY opened_at, id", args if open_only else ()
+            ).fetchall()
         return [self._incident(row) for row in rows]
 
     @staticmethod
@@ -452,8 +417,9 @@ class Store:
         """When the next postponed message (a retry, a reconciliation) becomes due."""
         with self._errors():
             row = self.db.execute(
-                "SELECT MIN(not_before) FROM outbox WHERE state IN ('queued', 'unknown')"
-                " AND not_before IS NOT NULL"
+                "SELECT MIN(not_before) FROM outbox WHERE state IN (?, ?)"
+                " AND not_before IS NOT NULL",
+                (OutboxPhase.QUEUED, OutboxPhase.UNKNOWN),
             ).fetchone()
         return unstamp(row[0]) if row and row[0] else None
 
@@ -461,18 +427,31 @@ class Store:
         """Mark up to `limit` queued messages `sending` for this worker, oldest first."""
         with self.transaction():
             rows = self.db.execute(
-                "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+                "UPDATE outbox SET state = ?, claimed_by = ?, claimed_at = ?,"
                 " attempts = attempts + 1, updated_at = ? WHERE id IN ("
-                " SELECT id FROM outbox WHERE state = 'queued'"
+                " SELECT id FROM outbox WHERE state = ?"
                 " AND (not_before IS NULL OR not_before <= ?) ORDER BY event_seq, rowid LIMIT ?)"
                 " RETURNING *",
-                (worker, stamp(now), stamp(now), stamp(now), limit),
+                (
+                    OutboxPhase.SENDING,
+                    worker,
+                    stamp(now),
+                    stamp(now),
+                    OutboxPhase.QUEUED,
+                    stamp(now),
+                    limit,
+                ),
             ).fetchall()
         rows = sorted(rows, key=lambda r: (r["event_seq"], r["id"]))
         return [_outbox_row(r) for r in rows]
 
     def postpone(
-        self, message_id: str, state: str, not_before: datetime, detail: str, now: datetime
+        self,
+        message_id: str,
+        state: OutboxPhase,
+        not_before: datetime,
+        detail: str,
+        now: datetime,
     ) -> None:
         """Back to `queued` (a retry) or to `unknown` (to be reconciled), not before a time.
         Call inside `transaction()`."""
@@ -486,10 +465,17 @@ class Store:
         """Messages whose send had no clear answer and are due to be reconciled."""
         with self.transaction():
             rows = self.db.execute(
-                "UPDATE outbox SET state = 'reconciling', claimed_by = ?, updated_at = ?"
-                " WHERE id IN (SELECT id FROM outbox WHERE state = 'unknown'"
+                "UPDATE outbox SET state = ?, claimed_by = ?, updated_at = ?"
+                " WHERE id IN (SELECT id FROM outbox WHERE state = ?"
                 " AND not_before <= ? ORDER BY event_seq, rowid LIMIT ?) RETURNING *",
-                (worker, stamp(now), stamp(now), limit),
+                (
+                    OutboxPhase.RECONCILING,
+                    worker,
+                    stamp(now),
+                    OutboxPhase.UNKNOWN,
+                    stamp(now),
+                    limit,
+                ),
             ).fetchall()
         return [_outbox_row(r) for r in sorted(rows, key=lambda r: (r["event_seq"], r["id"]))]
 
@@ -504,9 +490,14 @@ class Store:
         may have happened), so they are reconciled before anything is sent again."""
         with self.transaction():
             cursor = self.db.execute(
-                "UPDATE outbox SET state = 'unknown', not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN ('sending', 'reconciling') AND claimed_at <= ?",
-                (stamp(older_than),),
+                "UPDATE outbox SET state = ?, not_before = claimed_at, claimed_by = NULL"
+                " WHERE state IN (?, ?) AND claimed_at <= ?",
+                (
+                    OutboxPhase.UNKNOWN,
+                    OutboxPhase.SENDING,
+                    OutboxPhase.RECONCILING,
+                    stamp(older_than),
+                ),
             )
         return cursor.rowcount
 
@@ -555,3 +546,7 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     if "unable to open" in text:
         return StoreError(f"cannot open database {path} ({exc})")
     return StoreError(f"database {path}: {exc}")
+
+
+Store = SqliteStore
+"""The name this class had before the `Store` protocol (`warroom.store.port`) existed."""
