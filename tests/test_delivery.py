@@ -193,6 +193,7 @@ def crowd(size: int) -> tuple[list[str], list[str], list[str]]:
 # -- a release to 5,000 through a misbehaving Twilio ------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "faults",
     [

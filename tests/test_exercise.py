@@ -192,4 +192,5 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     recipients = {r for envelope in inbox.envelopes for r in envelope.rcpt_tos}
     assert recipients == {piotr.email}
     for envelope in inbox.envelopes:
+        assert isinstance(envelope.content, bytes)
         assert EXERCISE_MARK.encode() in envelope.content

@@ -39,7 +39,7 @@ def counts(tmp_path: Path) -> tuple[int, int, int]:
         return (0, 0, 0)
     db = sqlite3.connect(path)
     try:
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             for table in ("incidents", "events", "outbox")
         )

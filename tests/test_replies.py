@@ -60,6 +60,7 @@ def test_replies_that_are_not_commands(body: str, message: str) -> None:
 @dataclass
 class Desk:
     runtime: Runtime
+    store: SqliteStore
     clock: VirtualClock
     sms: RecordingChannel
     incident: str
@@ -80,7 +81,7 @@ def desk(mini: Path, tmp_path: Path) -> Iterator[Desk]:
     facts = {"company": "Acme", "service": "the shop"}
     outcome = runtime.activate(snapshot, facts=facts, by="test")
     runtime.work()
-    yield Desk(runtime, clock, sms, outcome.incident)
+    yield Desk(runtime, store, clock, sms, outcome.incident)
     store.close()
 
 
@@ -141,7 +142,7 @@ def test_a_reply_that_cannot_be_used_changes_nothing_and_is_logged(
     assert outcome.startswith("ignored: ")
     assert reason in outcome
     assert len(desk.runtime.store.events(desk.incident)) == before
-    logged = desk.runtime.store.inbound()[-1]
+    logged = desk.store.inbound()[-1]
     assert logged[0] == sender
     assert logged[4] == outcome
 

@@ -140,7 +140,7 @@ def make_read_only() -> Iterator[Callable[[Path], str]]:
     immutable with `chattr +i` (which binds root too); where that is impossible (no chattr,
     a filesystem without the flag, no CAP_LINUX_IMMUTABLE) the test is skipped.
     """
-    undo: list[Callable[[], None]] = []
+    undo: list[Callable[[], object]] = []
 
     def make(path: Path) -> str:
         if os.geteuid() != 0:

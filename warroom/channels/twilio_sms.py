@@ -70,7 +70,7 @@ class SegmentBucket:
     """At most `rate` segments per second, across threads; waits through `sleep`."""
 
     def __init__(
-        self, rate: float, now: Callable[[], datetime], sleep: Callable[[float], None]
+        self, rate: float, now: Callable[[], datetime], sleep: Callable[[float], object]
     ) -> None:
         self.rate = rate
         self.now = now
@@ -100,7 +100,7 @@ class TwilioSms:
         settings: TwilioSettings,
         *,
         now: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self._local = threading.local()
