@@ -100,10 +100,15 @@ class Desk:
         for person in people:
             self.decide(ev.Approved(statement=statement, person=person))
 
-    def released_holding(self) -> Desk:
-        """The holding statement released to staff and, their messages settled, the media."""
+    def approved_holding(self) -> Desk:
+        """The team assembled and the holding statement approved: released to staff."""
         self.assemble()
         self.approve()
+        return self
+
+    def released_holding(self) -> Desk:
+        """The holding statement released to staff and, their messages settled, the media."""
+        self.approved_holding()
         self.report("delivered", self.sent("statement", audience="employees"))
         return self
 
@@ -268,9 +273,7 @@ def acknowledgement_completes_the_page() -> Desk:
 
 
 def staff_hear_first_then_the_media() -> Desk:
-    desk = Desk()
-    desk.assemble()
-    desk.approve()
+    desk = Desk().approved_holding()
     staff = desk.sent("statement", audience="employees")
     assert staff
     assert not desk.sent("statement", audience="media")
@@ -287,9 +290,7 @@ def staff_hear_first_then_the_media() -> Desk:
 
 
 def the_next_audience_goes_anyway() -> Desk:
-    desk = Desk()
-    desk.assemble()
-    desk.approve()
+    desk = Desk().approved_holding()
     desk.wait(9)
     assert not desk.sent("statement", audience="media")
     desk.wait(11)
@@ -313,9 +314,7 @@ def a_failed_message_fails_over() -> Desk:
 
 
 def a_message_already_on_the_other_channel_is_not_repeated() -> Desk:
-    desk = Desk()
-    desk.assemble()
-    desk.approve()
+    desk = Desk().approved_holding()
     staff_sms = desk.sent("statement", audience="employees", channel="sms")[0]
     desk.decide(ev.DeliveryReported(message=staff_sms.message, status="undeliverable"))
     assert desk.saw(f"{staff_sms.recipient}: already reached by email")
@@ -701,9 +700,7 @@ def a_notice_cannot_fail_over() -> Desk:
 
 
 def an_earlier_version_fails_over_by_e_mail_only() -> Desk:
-    desk = Desk()
-    desk.assemble()
-    desk.approve()
+    desk = Desk().approved_holding()
     staff = desk.sent("statement", audience="employees")
     kept = next(m for m in staff if m.channel == "sms" and m.person)
     desk.report("delivered", [m for m in staff if m is not kept])

@@ -20,6 +20,7 @@ from warroom.store.sqlite import SqliteStore
 LIBRARY = Path(__file__).parent.parent / "playbooks"
 T0 = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
 FACTS = {"company": "Acme Polska", "what_happened": "a leak of customer e-mail addresses"}
+TEAM = ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski")
 
 
 @dataclass
@@ -38,6 +39,16 @@ class Drill:
         notes = self.runtime.submit(self.incident, event).notes
         self.runtime.work()
         return notes
+
+    def assemble(self) -> None:
+        for person in TEAM:
+            self.submit(ev.Acknowledged(person=person))
+
+    def approve_holding(self) -> None:
+        """The team assembled, and both approvers (legal, then the crisis lead) approve."""
+        self.assemble()
+        self.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
+        self.submit(ev.Approved(statement="holding", person="anna-kowalska"))
 
     def pages_to(self, person: str) -> list[str]:
         return [m.text for m in self.sms.to(person) if m.purpose == "page"]
@@ -63,7 +74,7 @@ def test_escalation_ladder_of_the_data_breach(drill: Drill) -> None:
     incident = drill.runtime.incident(drill.incident)
     # T+0: the crisis team is paged
     assert incident.roles["spokesperson"].person == "ewa-wisniewska"  # press-rota override
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
+    for person in TEAM:
         assert len(drill.pages_to(person)) == 1, person
     drill.submit(ev.Acknowledged(person="anna-kowalska"))
     drill.submit(ev.Acknowledged(person="piotr-zielinski"))
@@ -106,8 +117,7 @@ def test_escalation_ladder_of_the_data_breach(drill: Drill) -> None:
 
 
 def test_no_statement_is_released_before_every_approver(drill: Drill) -> None:
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
-        drill.submit(ev.Acknowledged(person=person))
+    drill.assemble()
     drill.at(5)
     incident = drill.runtime.incident(drill.incident)
     assert incident.steps["approve-holding"].state == "awaiting_approval"
@@ -158,10 +168,7 @@ def test_no_statement_is_released_before_every_approver(drill: Drill) -> None:
 
 
 def test_each_recipient_gets_one_copy(drill: Drill) -> None:
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
-        drill.submit(ev.Acknowledged(person=person))
-    drill.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
-    drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
+    drill.approve_holding()
     drill.at(30)
     statements = [m for m in drill.sms.sent + drill.email.sent if m.purpose == "statement"]
     assert {m.audience for m in statements} == {"employees", "media"}  # both were released
@@ -204,10 +211,7 @@ def test_the_implicated_person_is_never_paged_as_spokesperson(tmp_path: Path) ->
 
 
 def test_recurring_updates_are_approved_each_time_and_stop_when_resolved(drill: Drill) -> None:
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
-        drill.submit(ev.Acknowledged(person=person))
-    drill.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
-    drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
+    drill.approve_holding()
     drill.at(20)
     drill.submit(ev.Approved(statement="update", person="anna-kowalska"))
     drill.at(30)
