@@ -1,6 +1,7 @@
 """The lifecycle tables: every state reachable, moves refused as engine bugs, the drawings in
-`docs/lifecycles.md` the same as the tables. (That the engine makes every move of its own
-lifecycles is checked by `test_decide.py`, which runs every scenario.)"""
+`docs/lifecycles.md` the same as the tables. (That every move is made: by the engine's
+handlers in `test_decide.py`, which runs every scenario; by the store's operations in
+`test_outbox_lifecycle.py`.)"""
 
 from __future__ import annotations
 
