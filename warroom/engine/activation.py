@@ -9,7 +9,7 @@ from warroom.engine import paging, steps, versions
 from warroom.engine.assignment import assign_roles, role_candidates
 from warroom.engine.context import Ctx
 from warroom.engine.events import Activated, Reassigned
-from warroom.engine.lifecycles import IncidentPhase, StepPhase
+from warroom.engine.lifecycles import StepPhase
 from warroom.engine.registry import Admit, handles
 from warroom.engine.state import RoleState, StatementState, StepState
 from warroom.errors import CommandRejected
@@ -19,7 +19,7 @@ from warroom.specs import one_of
 @handles(Activated, Admit.ALWAYS)
 def activated(ctx: Ctx, event: Activated) -> None:
     inc, book = ctx.inc, ctx.book
-    if inc.state != IncidentPhase.NEW:
+    if not lc.can(lc.INCIDENT, "activate", inc):
         raise CommandRejected(f"incident {inc.id} is already {inc.state}")
     level = ctx.known_level(event.level)
     facts = versions.checked_facts(ctx, event.facts, activation=True)

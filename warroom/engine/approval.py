@@ -7,10 +7,10 @@ version, which is asked for afresh (see `versions`).
 
 from __future__ import annotations
 
+from warroom.engine import lifecycles as lc
 from warroom.engine import release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.events import Approved, Rejected
-from warroom.engine.lifecycles import StepPhase
 from warroom.engine.registry import handles
 from warroom.engine.render import approval_text
 from warroom.engine.state import About, Draft, StatementState
@@ -115,7 +115,7 @@ def approval_complete(ctx: Ctx, statement: StatementState) -> None:
         if (
             step.action is Action.APPROVE
             and step.statement == statement.id
-            and state.state == StepPhase.AWAITING_APPROVAL
+            and lc.awaits_approval(state)
         ):
             steps.finish(ctx, step, state, "approve")
     if draft.correction:

@@ -247,6 +247,29 @@ def dormant(step: Stateful) -> bool:
     return step.state == StepPhase.DORMANT
 
 
+def waiting(step: Stateful) -> bool:
+    """Part of the incident, but the steps it comes after are not all done."""
+    return step.state == StepPhase.WAITING
+
+
+def ready(step: Stateful) -> bool:
+    return step.state == StepPhase.READY
+
+
+def done(step: Stateful) -> bool:
+    """Finished its work (until it recurs, for a repeating step)."""
+    return step.state == StepPhase.DONE
+
+
+def awaits_approval(step: Stateful) -> bool:
+    return step.state == StepPhase.AWAITING_APPROVAL
+
+
+def releasing(step: Stateful) -> bool:
+    """Released to some of its audiences; the rest wait for those messages (staff first)."""
+    return step.state == StepPhase.RELEASED
+
+
 def settled(message: Stateful) -> bool:
     """The channel has answered for this message, one way or the other."""
     return message.state in MESSAGE_SETTLED

@@ -196,7 +196,7 @@ def escalation_requested(ctx: Ctx, event: EscalationRequested) -> None:
 def escalate(ctx: Ctx, step: Step, state: StepState) -> None:
     """Climb one rung of the ladder; past the last rung, a `repeat` keeps re-paging."""
     last = len(step.escalations) - 1
-    if state.state == lc.StepPhase.PAGED:
+    if lc.can(lc.STEP, "escalate", state):  # the first rung; later ones stay escalated
         lc.fire(lc.STEP, "escalate", state, f"step {step.id}")
     if state.rung > last:
         repage(ctx, step, state)

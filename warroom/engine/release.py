@@ -13,7 +13,7 @@ from warroom.engine import steps
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import DeliveryReported
-from warroom.engine.lifecycles import MessagePhase, StepPhase
+from warroom.engine.lifecycles import MessagePhase
 from warroom.engine.registry import Admit, handles
 from warroom.engine.render import approval_text, page_text
 from warroom.engine.state import About, Draft, MessageState, Release, StatementState, StepState
@@ -116,7 +116,7 @@ def release_correction(ctx: Ctx, statement: StatementState) -> None:
 
 
 def next_audience_due(ctx: Ctx, step: Step, state: StepState) -> None:
-    if state.state == StepPhase.RELEASED:
+    if lc.releasing(state):
         ctx.note(f"{step.title}: next audience goes after {_span(STAFF_FIRST_HOLD)}")
         state.pending, state.unsettled = set(), 0
         release_next(ctx, step, state)
@@ -156,7 +156,7 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
         if other and state is not None and awaited:
             state.pending.add(other)
             state.unsettled += 1
-    if state is not None and awaited and state.state == StepPhase.RELEASED and not state.unsettled:
+    if state is not None and awaited and lc.releasing(state) and not state.unsettled:
         state.pending = set()
         release_next(ctx, ctx.book.step(message.step), state)
         steps.advance(ctx)

@@ -14,7 +14,6 @@ from warroom.engine import approval, paging, release, versions
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
-from warroom.engine.lifecycles import StepPhase
 from warroom.engine.state import StepState
 from warroom.playbook.model import Action, Step
 
@@ -28,9 +27,7 @@ def advance(ctx: Ctx) -> None:
         moved = False
         for step in ctx.book.steps:
             state = ctx.inc.steps[step.id]
-            if state.state == StepPhase.WAITING and all(
-                ctx.inc.steps[d].state == StepPhase.DONE for d in step.after
-            ):
+            if lc.waiting(state) and all(lc.done(ctx.inc.steps[d]) for d in step.after):
                 lc.fire(lc.STEP, "ready", state, f"step {step.id}")
                 state.started_at = ctx.now
                 moved = True
@@ -40,9 +37,7 @@ def advance(ctx: Ctx) -> None:
 
 def _startable(step: Step, state: StepState) -> bool:
     """Ready, or a send step still waiting for its statement's approval."""
-    if state.state == StepPhase.READY:
-        return True
-    return step.action is Action.SEND and state.state == StepPhase.AWAITING_APPROVAL
+    return lc.ready(state) or (step.action is Action.SEND and lc.awaits_approval(state))
 
 
 def start(ctx: Ctx, step: Step, state: StepState) -> bool:
@@ -61,14 +56,14 @@ def start(ctx: Ctx, step: Step, state: StepState) -> bool:
         return True
     # SEND: a version this step has not sent, approved where the statement needs it
     if spec.approvers and not statement.approved(spec.approvers):
-        if state.state == StepPhase.READY:
+        if lc.ready(state):
             lc.fire(lc.STEP, "request_approval", state, f"step {step.id}")
         draft = statement.draft
         if draft is not None and not draft.requested and not draft.rejections:
             ctx.note(f"{step.title}: waits for approval of {spec.title}")
             approval.request_approvals(ctx, statement, step)
         return False
-    if state.state == StepPhase.AWAITING_APPROVAL:
+    if lc.awaits_approval(state):
         lc.fire(lc.STEP, "approve", state, f"step {step.id}")
     release.release(ctx, step, state)
     return True
@@ -104,7 +99,7 @@ def sla_due(ctx: Ctx, step: Step, state: StepState) -> None:
 
 
 def update_due(ctx: Ctx, step: Step, state: StepState) -> None:
-    if state.state == StepPhase.DONE:
+    if lc.done(state):
         lc.fire(lc.STEP, "recur", state, f"step {step.id}")
         state.occurrence += 1
         state.audiences_released = 0

@@ -17,6 +17,7 @@ from typing import Any
 from warroom.durations import format_duration
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
+from warroom.engine.lifecycles import dormant
 from warroom.engine.state import Incident
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
 from warroom.store import StoredEvent
@@ -273,7 +274,7 @@ def score(
     slas = []
     for step in book.steps:
         state = incident.steps[step.id]
-        if step.due is None or state.state == "dormant":
+        if step.due is None or dormant(state):
             continue
         slas.append(
             {
