@@ -87,7 +87,9 @@ def desk(mini: Path, tmp_path: Path) -> Iterator[Desk]:
 
 def test_ok_acknowledges_the_only_open_page(desk: Desk) -> None:
     outcome = desk.runtime.receive_sms(ANNA, "ok")
-    assert outcome == f"ack accepted for {desk.incident}"
+    assert outcome.accepted
+    assert (outcome.verb, outcome.incident) == ("ack", desk.incident)
+    assert outcome.summary == f"acknowledged: {outcome.subject} ({desk.incident})"
     incident = desk.runtime.incident(desk.incident)
     assert incident.roles["crisis_lead"].acked_at == T0
     events = desk.runtime.store.events(desk.incident)
@@ -96,7 +98,7 @@ def test_ok_acknowledges_the_only_open_page(desk: Desk) -> None:
 
 def test_the_code_picks_the_page(desk: Desk) -> None:
     code = desk.code_sent_to(BARTEK, "page")
-    assert desk.runtime.receive_sms("+48 602 345 678", f"ACK {code}").startswith("ack accepted")
+    assert desk.runtime.receive_sms("+48 602 345 678", f"ACK {code}").verb == "ack"
     assert desk.runtime.incident(desk.incident).roles["spokesperson"].acked_at == T0
 
 
@@ -110,13 +112,13 @@ def test_approval_and_rejection_by_reply(desk: Desk, mini: Path) -> None:
     desk.runtime.work()
     code = desk.code_sent_to("+48604567890", "approval")
     outcome = desk.runtime.receive_sms("+48604567890", f"REJECT {code} say when it is back")
-    assert outcome.startswith("reject accepted")
+    assert (outcome.accepted, outcome.verb) == (True, "reject")
     notes = [n for e in desk.runtime.store.events(desk.incident) for n in e.notes]
     assert any("rejected by Ewa Wiśniewska: say when it is back" in n for n in notes)
     desk.runtime.submit(desk.incident, ev.FactUpdated(facts={"service": "the shop (back 12:00)"}))
     desk.runtime.work()
     code = desk.code_sent_to("+48604567890", "approval")
-    assert desk.runtime.receive_sms("+48604567890", f"approve {code}").startswith("approve")
+    assert desk.runtime.receive_sms("+48604567890", f"approve {code}").verb == "approve"
     desk.runtime.work()
     released = [m for m in desk.sms.sent if m.purpose == "statement"]
     assert released
@@ -139,12 +141,13 @@ def test_a_reply_that_cannot_be_used_changes_nothing_and_is_logged(
 ) -> None:
     before = len(desk.runtime.store.events(desk.incident))
     outcome = desk.runtime.receive_sms(sender, body)
-    assert outcome.startswith("ignored: ")
-    assert reason in outcome
+    assert not outcome.accepted
+    assert outcome.summary.startswith("ignored: ")
+    assert reason in outcome.reason
     assert len(desk.runtime.store.events(desk.incident)) == before
     logged = desk.store.inbound()[-1]
-    assert logged[0] == sender
-    assert logged[4] == outcome
+    assert logged.sender == sender
+    assert (logged.verdict, logged.outcome) == ("no-effect", outcome.summary)
 
 
 def test_a_reply_about_a_closed_incident_changes_nothing(desk: Desk) -> None:
@@ -152,7 +155,7 @@ def test_a_reply_about_a_closed_incident_changes_nothing(desk: Desk) -> None:
     desk.runtime.submit(desk.incident, ev.Closed())
     before = len(desk.runtime.store.events(desk.incident))
     outcome = desk.runtime.receive_sms(ANNA, "ok")
-    assert outcome.startswith("ignored: ")
+    assert not outcome.accepted
     assert len(desk.runtime.store.events(desk.incident)) == before
 
 
@@ -168,7 +171,7 @@ def test_inbound_command(mini: Path, tmp_path: Path) -> None:
     later = {**env, "WARROOM_CLOCK": (T0 + timedelta(minutes=2)).isoformat()}
     result = runner.invoke(app, ["inbound", "sms", "--from", ANNA, "--body", "TAK"], env=later)
     assert result.exit_code == 0
-    assert "ack accepted for outage-20261116-1000" in result.stdout
+    assert "acknowledged: Assemble the crisis team (outage-20261116-1000)" in result.stdout
     result = runner.invoke(
         app, ["inbound", "sms", "--from", "+48699999999", "--body", "ok"], env=later
     )

@@ -87,6 +87,24 @@ class CommandRejected(UsageError):
     approval of a released statement, ...). Nothing is written."""
 
 
+class PayloadError(UsageError):
+    """A webhook body warroom cannot read as an alert of its source; nothing was acted on."""
+
+
+class MalformedPayload(PayloadError):
+    """The body is not JSON at all (an HTTP route answers 400)."""
+
+
+class PayloadRejected(PayloadError):
+    """Valid JSON of the wrong shape (an HTTP route answers 422); the message names the field
+    and what was expected, e.g. `version: '3' is not allowed (expected '4')`."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        """The first field at fault, as a dotted path (`alerts[0].labels`), when known."""
+
+
 class StoreError(WarroomError):
     """The incident database cannot be used: locked, read-only, corrupt or from a newer warroom."""
 

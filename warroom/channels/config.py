@@ -58,6 +58,8 @@ class ChannelSettings(BaseModel):
 
     twilio: TwilioSettings | None = None
     smtp: SmtpSettings | None = None
+    notices: tuple[str, ...] = ()
+    """Deprecations and the like, for the operator to read at start."""
 
 
 ENV = {
@@ -69,7 +71,6 @@ ENV = {
         "from_number": "TWILIO_FROM",
         "messaging_service_sid": "TWILIO_MESSAGING_SERVICE_SID",
         "base_url": "TWILIO_BASE_URL",
-        "status_callback_url": "WARROOM_PUBLIC_URL",
         "concurrency": "TWILIO_CONCURRENCY",
         "segments_per_second": "TWILIO_SEGMENTS_PER_SECOND",
     },
@@ -84,6 +85,36 @@ ENV = {
     },
 }
 SECRETS = {"auth_token", "api_secret", "password"}
+PUBLIC_URL_ENV = "WARROOM_PUBLIC_URL"
+
+
+SECTIONS = ("twilio", "smtp", "server")
+"""The settings file's sections; `server:` is read by `warroom.server.settings`."""
+
+
+def read_settings_file(file: Path | None) -> dict[str, dict[str, object]]:
+    """The sections of a settings file, each a mapping (empty when absent)."""
+    sections: dict[str, dict[str, object]] = {name: {} for name in SECTIONS}
+    if file is None:
+        return sections
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ChannelConfigError(f"cannot read settings file {file}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        # never PyYAML's own text: it quotes the offending line, which may hold a secret
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        raise ChannelConfigError(f"{file}{where}: not valid YAML") from None
+    if not isinstance(loaded, dict) or set(loaded) - set(sections):
+        raise ChannelConfigError(
+            f"{file}: expected a mapping with `twilio:`, `smtp:` and/or `server:` sections"
+        )
+    for name, values in loaded.items():
+        if values is not None and not isinstance(values, dict):
+            raise ChannelConfigError(f"{file}: `{name}:` must be a mapping of settings")
+        sections[name].update(values or {})
+    return sections
 
 
 def load_settings(
@@ -92,32 +123,25 @@ def load_settings(
     """Settings from a YAML file (`twilio:` and `smtp:` sections), overridden by the
     environment. A channel with none of its variables set is simply not configured."""
     environ = os.environ if environ is None else environ
-    sections: dict[str, dict[str, object]] = {"twilio": {}, "smtp": {}}
-    if file is not None:
-        try:
-            loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ChannelConfigError(
-                f"cannot read channel settings {file}: {exc.strerror}"
-            ) from None
-        except yaml.YAMLError as exc:
-            # never PyYAML's own text: it quotes the offending line, which may hold a secret
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-            raise ChannelConfigError(f"{file}{where}: not valid YAML") from None
-        if not isinstance(loaded, dict) or set(loaded) - set(sections):
-            raise ChannelConfigError(
-                f"{file}: expected a mapping with `twilio:` and/or `smtp:` sections"
-            )
-        for name, values in loaded.items():
-            if values is not None and not isinstance(values, dict):
-                raise ChannelConfigError(f"{file}: `{name}:` must be a mapping of settings")
-            sections[name].update(values or {})
+    read = read_settings_file(file)
+    server = read.pop("server")
+    sections = read
+    notices: list[str] = []
+    if "status_callback_url" in sections["twilio"]:
+        notices.append(
+            f"{file}: `twilio.status_callback_url` is deprecated; "
+            "set `server.public_url` (or WARROOM_PUBLIC_URL) instead"
+        )
+    elif server.get("public_url") and sections["twilio"]:
+        sections["twilio"]["status_callback_url"] = server["public_url"]
     for section, names in ENV.items():
         for field, variable in names.items():
             if environ.get(variable):
                 sections[section][field] = environ[variable]
-    result: dict[str, object] = {}
+    if environ.get(PUBLIC_URL_ENV) and sections["twilio"]:
+        # the one public base URL: status callbacks go to its /twilio/status
+        sections["twilio"]["status_callback_url"] = environ[PUBLIC_URL_ENV]
+    result: dict[str, object] = {"notices": tuple(notices)}
     for section, values in sections.items():
         if not values:
             continue

@@ -15,9 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import queue
 import random
 import re
 import threading
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +29,9 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from twilio.request_validator import RequestValidator
 
 from warroom.playbook.segments import count_segments
 
@@ -52,6 +58,9 @@ class Faults:
     """Answer the next N requests with 503, processing nothing."""
     codes: dict[str, int] = field(default_factory=dict)
     """A Twilio error code for given To numbers, e.g. {"+48600000001": 21211}."""
+    undelivered: dict[str, int] = field(default_factory=dict)
+    """Accept messages to these To numbers, then report them `undelivered` with this
+    ErrorCode in the status callback (e.g. 30003, unreachable handset)."""
     seed: int = 1
 
 
@@ -99,6 +108,10 @@ class TwilioStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.callbacks: list[tuple[str, dict[str, str], int]] = []
+        """(URL, form, HTTP status answered) of every status callback made, in order."""
+        self._callbacks: queue.Queue[tuple[str, dict[str, str]] | None] = queue.Queue()
+        self._caller = threading.Thread(target=self._call_back, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -107,12 +120,67 @@ class TwilioStandIn:
 
     def __enter__(self) -> TwilioStandIn:
         self._thread.start()
+        self._caller.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+        self._callbacks.put(None)
+        self._caller.join()
+
+    # -- status callbacks ---------------------------------------------------------------
+
+    def _queue_callbacks(self, message: dict[str, Any]) -> None:
+        """`sent`, then `delivered` (or `undelivered` with an ErrorCode), as Twilio does."""
+        url = message.get("_status_callback")
+        if not url:
+            return
+        code = self.faults.undelivered.get(message["to"])
+        for status in ("sent", "undelivered" if code else "delivered"):
+            form = {
+                "AccountSid": self.account_sid,
+                "ApiVersion": "2010-04-01",
+                "From": message.get("from") or "",
+                "MessageSid": message["sid"],
+                "MessageStatus": status,
+                "SmsSid": message["sid"],
+                "SmsStatus": status,
+                "To": message["to"],
+            }
+            if status == "undelivered":
+                form["ErrorCode"] = str(code)
+            self._callbacks.put((url, form))
+
+    def _call_back(self) -> None:
+        """One thread, so a message's callbacks arrive in order. Only loopback addresses are
+        called: a test's public-looking URL must never become real traffic."""
+        validator = RequestValidator(self.auth_token)
+        while (item := self._callbacks.get()) is not None:
+            url, form = item
+            host = urlsplit(url).hostname or ""
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                self.callbacks.append((url, form, 0))
+                continue
+            request = urllib.request.Request(
+                url,
+                data=urlencode(form).encode(),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Twilio-Signature": validator.compute_signature(url, form),
+                    "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+                    "User-Agent": "TwilioProxy/1.1",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    status = answer.status
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            except OSError:
+                status = 0
+            self.callbacks.append((url, form, status))
 
     def to(self, number: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["to"] == number]
@@ -191,6 +259,7 @@ class TwilioStandIn:
             draw -= faults.server_error
             message = self._message(form)
             self.messages.append(message)
+            self._queue_callbacks(message)
             if draw < faults.drop_after_accept:
                 request.close_connection = True
                 request.connection.close()

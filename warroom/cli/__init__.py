@@ -26,6 +26,7 @@ from rich.markup import escape
 
 from warroom.errors import EngineBug, InvalidInput, StoreError, UsageError, WarroomError
 from warroom.library import Library, default_library, default_roster, load_library
+from warroom.playbook.facts import clean_text
 
 if TYPE_CHECKING:
     from warroom.channels import Channel
@@ -127,7 +128,7 @@ def parse_facts(values: list[str], option: str = "--fact") -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"{option} {item!r} must be NAME=VALUE, e.g. company='Acme Polska'")
-        facts[name.strip()] = value
+        facts[name.strip()] = clean_text(value)  # the same rule as facts from an alert
     return facts
 
 
@@ -179,6 +180,6 @@ def main() -> None:
     app()
 
 
-from warroom.cli import exercise, incident, library  # noqa: E402  (registers the commands)
+from warroom.cli import exercise, incident, library, server, triggers  # noqa: E402  (registers)
 
-__all__ = ["app", "exercise", "incident", "library", "main"]
+__all__ = ["app", "exercise", "incident", "library", "main", "server", "triggers"]

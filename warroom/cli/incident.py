@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -38,8 +38,13 @@ from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import UsageError
 from warroom.library import default_library, default_roster
+from warroom.playbook.facts import to_fill_in
+from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from warroom.channels.config import ChannelSettings
 
 IncidentOption = Annotated[
     str | None,
@@ -420,6 +425,12 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
         counts[row.state] = counts.get(row.state, 0) + 1
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    missing = to_fill_in(state.facts)
+    if missing:
+        listed = ", ".join(f"{name} {value}" for name, value in missing.items())
+        out.print(
+            f"[bold red]Facts to fill in[/bold red] (`warroom fact NAME=...`): {escape(listed)}"
+        )
     if state.inquiries:
         out.print(f"Media inquiries: {len(state.inquiries)} logged")
     out.print("[bold]Last events[/bold]")
@@ -479,7 +490,6 @@ def run(
 ) -> None:
     """The worker: fires due timers and sends queued messages until SIGINT or SIGTERM."""
     from warroom.channels import Channel
-    from warroom.channels.config import load_settings
     from warroom.channels.console import TranscriptChannel
     from warroom.channels.registry import build_channels
 
@@ -487,9 +497,10 @@ def run(
     if transcript is not None:
         channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
     else:
-        channels = build_channels(load_settings(file=settings_file), out.file)
+        channels = build_channels(channel_settings(settings_file), out.file)
     stop = stop_on_signals()
     with opened_runtime(db, **channels) as runtime:
+        runtime.links = _links(settings_file)
         recovered = runtime.recover()
         if recovered:
             err.print(f"requeued {recovered} messages a stopped worker left unsent")
@@ -504,6 +515,27 @@ def run(
             done = _work_once(runtime) if not stop.is_set() else 0
     for channel in channels.values():
         channel.close()
+
+
+def channel_settings(settings_file: Path | None) -> ChannelSettings:
+    """The channel settings, with any deprecation said on stderr."""
+    from warroom.channels.config import load_settings
+
+    settings = load_settings(file=settings_file)
+    for notice in settings.notices:
+        err.print(f"warroom: {escape(notice)}")
+    return settings
+
+
+def _links(settings_file: Path | None) -> ActionLinks | None:
+    """E-mailed pages and approval requests carry signed links when the server's public URL
+    and secret are set: the worker may run apart from `warroom serve`, with the same settings."""
+    from warroom.server.settings import load_server_settings
+
+    server = load_server_settings(file=settings_file)
+    if server.public_url and server.secret:
+        return ActionLinks(server.public_url, server.secret)
+    return None
 
 
 def _work_once(runtime: Runtime) -> int:
@@ -527,8 +559,8 @@ def inbound_sms(
     """Act on an SMS reply as if it had come from Twilio: ACK, APPROVE or REJECT."""
     with opened_runtime(db) as runtime:
         outcome = runtime.receive_sms(sender, body)
-    out.print(escape(outcome))
-    if outcome.startswith("ignored"):
+    out.print(escape(outcome.summary))
+    if not outcome.accepted:
         raise typer.Exit(2)
 
 
@@ -536,10 +568,9 @@ def inbound_sms(
 @error_boundary
 def channels_check(settings_file: ChannelsOption = None) -> None:
     """Validate the channel settings without sending anything."""
-    from warroom.channels.config import load_settings
     from warroom.channels.registry import describe
 
-    settings = load_settings(file=settings_file)
+    settings = channel_settings(settings_file)
     for kind, text in describe(settings).items():
         out.print(f"{kind:>5}: {escape(text)}")
     if settings.smtp is not None:
@@ -565,11 +596,10 @@ def channels_test(
     roster: RosterOption = None,
 ) -> None:
     """Send a clearly marked test message to one person on each channel they have."""
-    from warroom.channels.config import load_settings
     from warroom.channels.registry import build_channels
 
     person = open_library(library, roster).require_roster().person(to)
-    channels = build_channels(load_settings(file=settings_file), out.file)
+    channels = build_channels(channel_settings(settings_file), out.file)
     text = (
         f"[warroom] TEST message for {person.name}: the channel works. "
         "No action needed; this is not an incident."

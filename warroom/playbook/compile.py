@@ -8,6 +8,7 @@ together, each with the position of the offending value.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +38,11 @@ from warroom.playbook.schema import (
 from warroom.playbook.segments import count_segments
 from warroom.specs import Findings, one_of, validate_source
 from warroom.yamlsource import PathKey, Source
+
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+"""Prometheus label names: what an Alertmanager trigger's `match` keys must be."""
+
+_SENT_BY = {"alertmanager": "an Alertmanager alert", "pagerduty": "a PagerDuty event"}
 
 ASSUMED_FACT_LENGTH = 60
 """Length assumed for a fact with neither max_length nor default when sizing an SMS."""
@@ -481,13 +487,74 @@ class _Compiler:
         spec = self.spec.triggers[index]
         path: PathKey = ("triggers", index)
         self.found.ref("level", spec.level, self.levels, (*path, "level"))
+        for key in spec.match:
+            self._match_key(spec.source, key, (*path, "match", key))
         for name, source in spec.facts.items():
             self.found.ref("fact", name, self.spec.facts, (*path, "facts", name))
-            try:
-                templates.variables(source)
-            except templates.TemplateProblem as exc:
-                self.found.error((*path, "facts", name), str(exc))
-        return Trigger(spec.source, dict(spec.match), spec.level, dict(spec.facts), spec.dedupe)
+            self._trigger_template(spec.source, source, (*path, "facts", name))
+        if spec.dedupe is not None:
+            self._trigger_template(spec.source, spec.dedupe, (*path, "dedupe"))
+        for name, fact in self.spec.facts.items():
+            if fact.required and fact.default is None and name not in spec.facts:
+                self.found.warn(
+                    path,
+                    f"does not fill required fact {name!r}, so "
+                    + (
+                        "an alert cannot start the incident (a "
+                        f"{fact.kind} fact has no stand-in); add it to `facts:`"
+                        if fact.kind in ("person", "number")
+                        else "every alert starts the incident with it as '(not in alert)' "
+                        "for a person to fill in; add it to `facts:`"
+                    ),
+                )
+        return Trigger(
+            spec.source,
+            dict(spec.match),
+            spec.level,
+            dict(spec.facts),
+            spec.dedupe,
+            spec.cooldown,
+        )
+
+    def _match_key(self, source: str, key: str, path: PathKey) -> None:
+        """A `match` key that can never be in the payload would make the trigger dead."""
+        if source == "alertmanager" and not LABEL_NAME.fullmatch(key):
+            self.found.error(
+                path,
+                f"{key!r} is not an Alertmanager label name (expected a label such as "
+                "alertname or severity: match reads the alert's labels, then commonLabels)",
+                at_key=True,
+            )
+        roots = templates.TRIGGER_MATCH_ROOTS.get(source)
+        if roots is not None and key.split(".")[0] not in roots:
+            self.found.error(
+                path,
+                f"{key!r} is not in a PagerDuty v3 event; match keys are dotted paths into "
+                f"the event, e.g. data.priority.summary (starting with one of: {one_of(roots)})",
+                at_key=True,
+            )
+
+    def _trigger_template(self, source: str, text: str, path: PathKey) -> None:
+        """Syntax, and for Alertmanager and PagerDuty the variables their payloads carry; a
+        generic body's keys are not known in advance."""
+        try:
+            used = templates.variables(text)
+        except templates.TemplateProblem as exc:
+            self.found.error(path, str(exc))
+            return
+        known = templates.TRIGGER_VARIABLES.get(source)
+        if known is None:
+            return
+        for name in sorted(used - known):
+            close = difflib.get_close_matches(name, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            if name in templates.TRIGGER_MATCH_ROOTS.get(source, ()):
+                hint = f"; it is a field of the event: write event.{name}"
+            self.found.error(
+                path,
+                f"uses {{{{ {name} }}}}, which {_SENT_BY[source]} does not carry{hint} "
+                f"(expected one of: {one_of(known)})",
+            )
 
     def _unused(self) -> None:
         sent = {s.send for s in self.spec.steps} | {s.approve for s in self.spec.steps}

@@ -11,6 +11,9 @@ from datetime import timedelta
 from enum import StrEnum
 
 NEXT_CANDIDATE = "next_candidate"
+DEFAULT_TRIGGER_COOLDOWN = timedelta(minutes=30)
+"""How long after a triggered incident is closed a new alert with the same key stays quiet:
+a flapping alert must not page the crisis team every time it flaps."""
 
 
 class Action(StrEnum):
@@ -116,6 +119,7 @@ class Trigger:
     level: str | None
     facts: Mapping[str, str]
     dedupe: str | None
+    cooldown: timedelta = DEFAULT_TRIGGER_COOLDOWN
 
 
 @dataclass(frozen=True)

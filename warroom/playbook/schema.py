@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, PositiveInt, Tag
 
 from warroom.durations import Duration
+from warroom.playbook.model import DEFAULT_TRIGGER_COOLDOWN
 from warroom.specs import (
     Flag,
     Lang,
@@ -106,6 +107,7 @@ class TriggerSpec(Spec):
     level: Slug | None = None
     facts: dict[Name, str] = {}
     dedupe: str | None = None
+    cooldown: Duration = DEFAULT_TRIGGER_COOLDOWN
 
 
 class PlaybookSpec(Spec):

@@ -34,6 +34,35 @@ BUILTINS: dict[str, str] = {
 }
 """Variables every template may use besides facts and role names (documented in docs/)."""
 
+TRIGGER_VARIABLES: dict[str, frozenset[str] | None] = {
+    "alertmanager": frozenset(
+        {
+            "labels",
+            "annotations",
+            "status",
+            "startsAt",
+            "fingerprint",
+            "generatorURL",
+            "groupLabels",
+            "commonLabels",
+            "commonAnnotations",
+            "externalURL",
+            "receiver",
+        }
+    ),
+    "pagerduty": frozenset({"event"}),
+    "generic": None,
+}
+"""What a trigger's `facts` and `dedupe` templates may read, per source; None: the body's
+top-level keys, which are not known in advance."""
+
+TRIGGER_MATCH_ROOTS: dict[str, frozenset[str]] = {
+    "pagerduty": frozenset(
+        {"id", "event_type", "resource_type", "occurred_at", "agent", "client", "data"}
+    ),
+}
+"""The fields of a PagerDuty v3 `event`, where every dotted `match` key starts."""
+
 
 @dataclass(frozen=True)
 class ContactCard:

@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ import phonenumbers
 
 from warroom.channels import Channel, Receipt, Reconciler
 from warroom.channels.sandbox import SandboxChannel
+from warroom.engine import lifecycles as lc
 from warroom.engine.decide import Decision, decide, new_incident
 from warroom.engine.effects import SendMessage
 from warroom.engine.events import (
@@ -29,10 +30,12 @@ from warroom.engine.events import (
     Approved,
     DeliveryReported,
     Event,
+    NoteAdded,
     Rejected,
     TimerFired,
 )
 from warroom.engine.lifecycles import (
+    INCIDENT_IN_HAND,
     IncidentPhase,
     MessagePhase,
     OutboxPhase,
@@ -42,8 +45,9 @@ from warroom.engine.replies import Reply, parse_reply
 from warroom.engine.state import Incident, MessageState
 from warroom.errors import CommandRejected, NotFound, StoreError, UsageError, WarroomError
 from warroom.runtime.clock import Clock, SteerableClock
+from warroom.runtime.links import ACTIONS, ActionLinks, LinkClaim
 from warroom.runtime.snapshot import Snapshot
-from warroom.store import OutboxRow, Store
+from warroom.store import InboundEntry, OutboxRow, Store
 
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled belongs to a worker that died."""
@@ -71,6 +75,91 @@ class Outcome:
     effects: int
 
 
+OPEN = INCIDENT_IN_HAND
+"""An incident still in hand: closing or cancelling it frees its alert key."""
+
+
+@dataclass(frozen=True)
+class AlertIntake:
+    """One alert, matched to a playbook's trigger: what the runtime needs to act on it."""
+
+    source: str
+    key: str
+    level: str | None
+    facts: Mapping[str, str]
+    cooldown: timedelta
+    resolved: bool = False
+    fingerprint: str | None = None
+    flagged: tuple[str, ...] = ()
+    """Facts a person should check (`what_happened: not in alert: annotations.summary`)."""
+    summary: str = ""
+
+    def describe(self) -> str:
+        return self.summary or self.source
+
+
+@dataclass(frozen=True)
+class AlertOutcome:
+    verdict: str  # accepted | duplicate | no-effect
+    incident: str | None
+    detail: str
+
+
+class NothingWaiting(CommandRejected):
+    """A reply from a known person that answers nothing open."""
+
+
+class AmbiguousReply(CommandRejected):
+    """A reply without a code while the person has several requests open."""
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """What a reply or a link did, for the person who sent it and for the inbound log.
+
+    `refusal` is empty when it acted; otherwise one of `unknown-sender`, `not-understood`,
+    `nothing-waiting`, `ambiguous`, `refused`, with `reason` saying why in English. The
+    answer in the sender's own language is the caller's to word (`language`).
+    """
+
+    accepted: bool
+    verb: str
+    incident: str | None
+    subject: str
+    refusal: str
+    reason: str
+    language: str = "en"
+
+    @classmethod
+    def refused(
+        cls, refusal: str, reason: str, language: str = "en", incident: str | None = None
+    ) -> ReplyOutcome:
+        return cls(False, "", incident, "", refusal, reason, language)
+
+    @property
+    def summary(self) -> str:
+        if self.accepted:
+            done = {"ack": "acknowledged", "approve": "approved", "reject": "rejected"}
+            return f"{done[self.verb]}: {self.subject} ({self.incident})"
+        return f"ignored: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """What a signed link would do: shown on the page a GET opens, done by the POST."""
+
+    incident: str
+    title: str
+    person: str
+    verb: str
+    subject: str
+    texts: tuple[tuple[str, str], ...]
+    """(audience and language, text) of the statement version an approval covers."""
+    refusal: str
+    """Why it cannot act now (already answered, incident closed), or empty."""
+    event: Event
+
+
 class Runtime:
     def __init__(
         self,
@@ -80,10 +169,13 @@ class Runtime:
         *,
         worker: str | None = None,
         concurrency: int = 8,
+        links: ActionLinks | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.channels = dict(channels or {})
+        self.links = links
+        """Signs the act links added to e-mailed pages and approval requests, when set."""
         self.concurrency = concurrency
         self._pool: ThreadPoolExecutor | None = None
         """Kept for the runtime's life: channels keep one connection per sending thread."""
@@ -111,6 +203,26 @@ class Runtime:
         exercise: bool = False,
         participants: tuple[str, ...] = (),
     ) -> Outcome:
+        outcome: Outcome | None = None
+        try:
+            with self.store.transaction():
+                outcome = self._activate(snapshot, level, facts, by, exercise, participants)
+        except BaseException:
+            if outcome is not None:  # decided, but the commit failed
+                self._cache.pop(outcome.incident, None)
+            raise
+        return outcome
+
+    def _activate(
+        self,
+        snapshot: Snapshot,
+        level: str | None,
+        facts: dict[str, str] | None,
+        by: str,
+        exercise: bool = False,
+        participants: tuple[str, ...] = (),
+    ) -> Outcome:
+        """The body of `activate`, inside a transaction the caller holds."""
         playbook, roster = snapshot.compile()
         now = self.clock.now()
         chosen = level or playbook.default_level
@@ -121,27 +233,62 @@ class Runtime:
             exercise=exercise,
             participants=participants,
         )
-        incident_id = ""
-        try:
-            with self.store.transaction():
-                incident_id = self._new_id(playbook.id, playbook.timezone, now)
-                incident = new_incident(incident_id, playbook, roster)
-                decision = decide(incident, event, now)
-                self.store.create_incident(
-                    incident_id,
-                    playbook.id,
-                    playbook.title,
-                    chosen,
-                    exercise,
-                    snapshot.to_json(),
-                    now,
-                )
-                self._append(incident, 1, event, now, decision)
-        except BaseException:
-            self._cache.pop(incident_id, None)
-            raise
+        incident_id = self._new_id(playbook.id, playbook.timezone, now)
+        incident = new_incident(incident_id, playbook, roster)
+        decision = decide(incident, event, now)
+        self.store.create_incident(
+            incident_id, playbook.id, playbook.title, chosen, exercise, snapshot.to_json(), now
+        )
+        self._append(incident, 1, event, now, decision)
         self._cache[incident_id] = (incident, 1)
         return Outcome(incident_id, 1, tuple(decision.notes), len(decision.effects))
+
+    def take_alert(self, snapshot: Snapshot, alert: AlertIntake) -> AlertOutcome:
+        """An alert from a monitoring system: open the playbook's incident, attach to the
+        one its key already has open, record a resolution at source, or do nothing (within
+        the cooldown). One transaction, so the same alert delivered fifty times at once
+        opens one incident."""
+        try:
+            with self.store.transaction():
+                return self._take_alert(snapshot, alert)
+        except BaseException:
+            self._cache.clear()  # an activation or note may be half-cached
+            raise
+
+    def _take_alert(self, snapshot: Snapshot, alert: AlertIntake) -> AlertOutcome:
+        now = self.clock.now()
+        by = f"webhook:{alert.source}"
+        found = self.store.alert_incident(alert.key)
+        fingerprint = alert.fingerprint or ""
+        if found is not None and found.state in OPEN:
+            if alert.resolved:
+                if fingerprint and fingerprint in found.resolved:
+                    return AlertOutcome("duplicate", found.incident, "resolution already recorded")
+                self.store.mark_alert(alert.key, found.incident, resolved=fingerprint)
+                text = f"resolved at source ({alert.describe()}); people decide what happens next"
+                self._decide_and_append(found.incident, NoteAdded(text=text, by=by))
+                return AlertOutcome("accepted", found.incident, "resolved at source: recorded")
+            if not fingerprint or fingerprint in found.fingerprints:
+                return AlertOutcome("duplicate", found.incident, f"attached to {found.incident}")
+            self.store.mark_alert(alert.key, found.incident, firing=fingerprint)
+            text = f"the alert fired again: new fingerprint {fingerprint} ({alert.describe()})"
+            self._decide_and_append(found.incident, NoteAdded(text=text, by=by))
+            return AlertOutcome("accepted", found.incident, f"attached to {found.incident}")
+        if alert.resolved:
+            return AlertOutcome("no-effect", None, "resolved alert with no open incident")
+        if found is not None and now - found.updated_at < alert.cooldown:
+            until = found.updated_at + alert.cooldown
+            why = (
+                f"within the cooldown after {found.incident} was {found.state} "
+                f"(until {until.isoformat(timespec='seconds')})"
+            )
+            return AlertOutcome("no-effect", found.incident, why)
+        outcome = self._activate(snapshot, alert.level, dict(alert.facts), by)
+        self.store.bind_alert(alert.key, outcome.incident, alert.source, now, fingerprint)
+        if alert.flagged:
+            text = "facts to check, the alert could not fill them: " + "; ".join(alert.flagged)
+            self._decide_and_append(outcome.incident, NoteAdded(text=text, by=by))
+        return AlertOutcome("accepted", outcome.incident, f"activated {outcome.incident}")
 
     def close(self) -> None:
         """Stop the sending threads; the store and channels are closed by their owners."""
@@ -234,7 +381,7 @@ class Runtime:
         return self._current(incident_id)[0]
 
     def open_incident(self) -> str:
-        """The one incident still in hand (active, contained, or resolved but not closed),
+        """The one incident still in hand (active, or resolved but not closed),
         for commands given without an incident id."""
         open_ones = [
             r for r in self.store.incidents(open_only=True) if r.state != IncidentPhase.NEW
@@ -249,29 +396,78 @@ class Runtime:
             )
         return open_ones[0].id
 
-    # -- replies ---------------------------------------------------------------------------
+    # -- replies, status callbacks, links ------------------------------------------------
 
-    def receive_sms(self, sender: str, body: str) -> str:
+    def receive_sms(self, sender: str, body: str, *, inbound: int | None = None) -> ReplyOutcome:
         """Act on an SMS reply (ACK, APPROVE, REJECT) and say what happened.
 
         The sender's number names the person in each open incident's roster; the code names
-        the page or approval. Whatever the outcome, the reply is logged; a reply from an
-        unknown number, or about a closed incident, changes nothing.
+        the page or approval. The reply is in the inbound log before it acts (`inbound` is
+        its line when the caller logged it already) and the verdict is written in the same
+        transaction as the event it caused. A reply from an unknown number, or about a
+        closed incident, changes nothing.
         """
-        now = self.clock.now()
-        incident_id: str | None = None
+        if inbound is None:
+            inbound = self.store.log_inbound(self._received("cli:inbound-sms", "sms", sender, body))
+        language = "en"
         try:
             number = _e164(sender)
+        except CommandRejected as exc:
+            return self._refuse_reply(inbound, ReplyOutcome.refused("unknown-sender", str(exc)))
+        try:
+            language = self._language_of(number)
             reply = parse_reply(body)
-            incident_id, event = self._reply_event(number, reply)
-            self.submit(incident_id, event)
-            outcome = f"{reply.verb} accepted for {incident_id}"
-        except WarroomError as exc:
-            outcome = f"ignored: {exc}"
-        self.store.log_inbound(now, "sms", sender, body, incident_id, outcome)
+            incident_id, event, subject = self._reply_event(number, reply)
+        except NotFound as exc:
+            refusal = ReplyOutcome.refused("unknown-sender", str(exc), language)
+            return self._refuse_reply(inbound, refusal)
+        except AmbiguousReply as exc:
+            return self._refuse_reply(
+                inbound, ReplyOutcome.refused("ambiguous", str(exc), language)
+            )
+        except NothingWaiting as exc:
+            refusal = ReplyOutcome.refused("nothing-waiting", str(exc), language)
+            return self._refuse_reply(inbound, refusal)
+        except CommandRejected as exc:
+            refusal = ReplyOutcome.refused("not-understood", str(exc), language)
+            return self._refuse_reply(inbound, refusal)
+        outcome = ReplyOutcome(True, reply.verb, incident_id, subject, "", "", language)
+        return self._act_on_reply(inbound, incident_id, event, outcome)
+
+    def _act_on_reply(
+        self, inbound: int, incident_id: str, event: Event, outcome: ReplyOutcome
+    ) -> ReplyOutcome:
+        def judge() -> None:
+            self.store.judge_inbound(inbound, "accepted", outcome.summary, incident_id)
+
+        try:
+            self.submit(incident_id, event, also=judge)
+        except CommandRejected as exc:
+            refusal = ReplyOutcome.refused("refused", str(exc), outcome.language, incident_id)
+            return self._refuse_reply(inbound, refusal)
         return outcome
 
-    def _reply_event(self, number: str, reply: Reply) -> tuple[str, Event]:
+    def _refuse_reply(self, inbound: int, outcome: ReplyOutcome) -> ReplyOutcome:
+        with self.store.transaction():
+            self.store.judge_inbound(inbound, "no-effect", outcome.summary, outcome.incident)
+        return outcome
+
+    def _received(self, route: str, channel: str, sender: str, body: str) -> InboundEntry:
+        digest = hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()
+        return InboundEntry(
+            self.clock.now(), route, channel, sender, body, "received", "", None, None, digest
+        )
+
+    def _language_of(self, number: str) -> str:
+        """The language to answer a number in: its owner's first, in any open incident."""
+        for row in self.store.incidents(open_only=True):
+            incident = self.incident(row.id)
+            for person in incident.roster.people.values():
+                if person.phone == number:
+                    return person.languages[0] if person.languages else "en"
+        return "en"
+
+    def _reply_event(self, number: str, reply: Reply) -> tuple[str, Event, str]:
         by = f"sms:{number}"
         candidates: list[tuple[str, str, MessageState]] = []
         known = False
@@ -296,21 +492,29 @@ class Runtime:
         chosen = {(i, m.code): (i, p, m) for i, p, m in candidates}
         if not chosen:
             what = f"code {reply.code}" if reply.code else "an open request"
-            raise CommandRejected(f"no {reply.verb} is waiting for {what} from {number}")
+            raise NothingWaiting(f"no {reply.verb} is waiting for {what} from {number}")
         if len(chosen) > 1:
-            raise CommandRejected("several requests are open; reply with the code")
+            raise AmbiguousReply("several requests are open; reply with the code")
         incident_id, person, message = next(iter(chosen.values()))
+        return (incident_id, *self._answer(incident_id, person, message, reply, by))
+
+    def _answer(
+        self, incident_id: str, person: str, message: MessageState, reply: Reply, by: str
+    ) -> tuple[Event, str]:
+        """The event a reply or a link makes of one open request, and what it was about."""
+        incident = self.incident(incident_id)
         if reply.verb == "ack":
-            return incident_id, Acknowledged(person=person, code=message.code, by=by)
+            step = incident.playbook.step(message.step)
+            return Acknowledged(person=person, code=message.code, by=by), step.title
         statement = message.statement or ""
+        subject = f"{incident.playbook.statements[statement].title} v{message.version}"
         if reply.verb == "approve":
-            return incident_id, Approved(
-                statement=statement, person=person, code=message.code, by=by
-            )
+            event: Event = Approved(statement=statement, person=person, code=message.code, by=by)
+            return event, subject
         event = Rejected(
             statement=statement, person=person, reason=reply.reason, code=message.code, by=by
         )
-        return incident_id, event
+        return event, subject
 
     @staticmethod
     def _still_open(incident: Incident, message: MessageState) -> bool:
@@ -324,6 +528,88 @@ class Runtime:
         statement = incident.statements.get(message.statement or "")
         draft = statement.draft if statement else None
         return draft is not None and draft.requested and draft.version == message.version
+
+    def report_status(
+        self, message_id: str, status: str, *, detail: str = "", inbound: int
+    ) -> tuple[str, str]:
+        """A provider's status callback: (verdict, what it did). It moves a message forward
+        only (a late `sent` never undoes `delivered`), and a repeat changes nothing."""
+        incident_id = message_id.rsplit("-m", 1)[0]
+        try:
+            with self.store.transaction():
+                incident = (
+                    self.incident(incident_id) if self.store.incident_exists(incident_id) else None
+                )
+                message = incident.messages.get(message_id) if incident else None
+                if message is None:
+                    outcome = f"unknown message {message_id!r}"
+                    self.store.judge_inbound(inbound, "no-effect", outcome)
+                    return "no-effect", outcome
+                if not lc.can(lc.MESSAGE, status, message):
+                    outcome = f"message {message_id} is already {message.state}"
+                    self.store.judge_inbound(inbound, "no-effect", outcome, incident_id)
+                    return "no-effect", outcome
+                outcome = f"message {message_id} {status}"
+
+                def settle() -> None:
+                    self.store.settle(message_id, status, self.clock.now(), detail=detail)
+                    self.store.judge_inbound(inbound, "accepted", outcome, incident_id)
+
+                event = DeliveryReported(
+                    message=message_id, status=status, detail=detail, by="twilio:status-callback"
+                )
+                self._decide_and_append(incident_id, event, also=settle)
+        except BaseException:
+            self._cache.pop(incident_id, None)
+            raise
+        return "accepted", outcome
+
+    def link(self, claim: LinkClaim) -> LinkRequest:
+        """What a signed link would do now, without doing it (the page a GET shows)."""
+        incident = self.incident(claim.incident)
+        message = next(
+            (
+                m
+                for m in incident.messages.values()
+                if m.code == claim.code and ACTIONS.get(m.purpose) == claim.action
+            ),
+            None,
+        )
+        if message is None or message.person is None:
+            raise NotFound("this link does not match any request of the incident")
+        person = incident.roster.people.get(message.person)
+        name = person.name if person else message.person
+        verb = "ack" if claim.action == "ack" else "approve"
+        event, subject = self._answer(
+            incident.id, message.person, message, Reply(verb, claim.code), f"link:{message.person}"
+        )
+        why = ""
+        if not incident.open:
+            why = f"incident {incident.id} is {incident.state}"
+        elif not self._still_open(incident, message):
+            why = "this request is no longer open (already answered, or superseded)"
+        texts: tuple[tuple[str, str], ...] = ()
+        statement = incident.statements.get(message.statement or "")
+        if verb == "approve" and statement is not None and statement.draft is not None:
+            texts = tuple(
+                (f"{audience}, {language}", text.text)
+                for (audience, language), text in statement.draft.texts.items()
+            )
+        return LinkRequest(
+            incident.id, incident.playbook.title, name, verb, subject, texts, why, event
+        )
+
+    def follow_link(self, claim: LinkClaim, *, inbound: int) -> ReplyOutcome:
+        """Act on a signed link (the POST): the same event an SMS reply would make."""
+        try:
+            request = self.link(claim)
+        except NotFound as exc:
+            return self._refuse_reply(inbound, ReplyOutcome.refused("nothing-waiting", str(exc)))
+        if request.refusal:
+            refusal = ReplyOutcome.refused("refused", request.refusal, "en", request.incident)
+            return self._refuse_reply(inbound, refusal)
+        outcome = ReplyOutcome(True, request.verb, request.incident, request.subject, "", "", "en")
+        return self._act_on_reply(inbound, request.incident, request.event, outcome)
 
     # -- the worker ----------------------------------------------------------------------
 
@@ -349,7 +635,7 @@ class Runtime:
         rows = self.store.claim(self.worker, now, limit)
         if not rows:
             return len(checked)
-        routes = [(row, self._channel_for(row)) for row in rows]  # reads state: this thread
+        routes = [(self._with_link(row, now), self._channel_for(row)) for row in rows]
         if self.concurrency == 1 or len(rows) == 1:
             receipts = [_send(route) for route in routes]
         else:
@@ -374,6 +660,19 @@ class Runtime:
         if refused is not None:
             raise refused  # every other receipt of the pass is already recorded
         return len(rows) + len(checked)
+
+    def _with_link(self, row: OutboxRow, now: datetime) -> OutboxRow:
+        """An e-mailed page or approval request gains its signed link as it goes out; the
+        outbox keeps the text without it, so the database never holds a working link."""
+        message = row.message
+        action = ACTIONS.get(message.purpose)
+        if self.links is None or message.channel != "email" or not message.code or not action:
+            return row
+        incident = row.incident
+        url = self.links.url(incident, message.code, action, now)
+        label = "Acknowledge" if action == "ack" else "Review and approve"
+        text = f"{message.text}\n\n{label}: {url}"
+        return replace(row, message=replace(message, text=text))
 
     def _channel_for(self, row: OutboxRow) -> Channel | None:
         """The channel for a message; for an exercise, always inside the sandbox."""
@@ -432,6 +731,11 @@ class Runtime:
         """Settle the outbox row and tell the engine, inside the caller's transaction."""
         incident_id = message.message.rsplit("-m", 1)[0]
         now = self.clock.now()
+        known = self.incident(incident_id).messages.get(message.message)
+        if known is not None and not lc.can(lc.MESSAGE, receipt.status, known):
+            # a status callback got there first (delivered before the send's own answer)
+            self.store.settle(message.message, receipt.status, now, provider_id=receipt.provider_id)
+            return
 
         def settle() -> None:
             self.store.settle(
@@ -459,6 +763,10 @@ class Runtime:
             if not step:
                 return done
             done += step
+
+    def beat(self) -> None:
+        """Say this worker finished a pass, for `/readyz` on any node."""
+        self.store.beat(self.worker, self.clock.now())
 
     def next_wake_up(self) -> datetime | None:
         """The next moment the worker has something to do: a timer, or a postponed send."""

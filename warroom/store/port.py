@@ -54,6 +54,38 @@ class OutboxRow:
     detail: str
 
 
+INBOUND_BODY_KEPT = 2000
+"""Enough of a reply or payload to read what it said; a 1 MiB body is not kept whole."""
+
+
+@dataclass(frozen=True)
+class InboundEntry:
+    """One request to a webhook or link, or one reply: what came, and what warroom made of
+    it. `verdict` is one of `received` (logged, not yet judged), `accepted`, `duplicate`,
+    `unauthenticated`, `malformed`, `no-effect`."""
+
+    at: datetime
+    route: str
+    channel: str
+    sender: str
+    body: str
+    verdict: str
+    outcome: str = ""
+    incident: str | None = None
+    delivery_id: str | None = None
+    body_hash: str = ""
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class AlertBinding:
+    incident: str
+    fingerprints: frozenset[str]
+    resolved: frozenset[str]
+    state: str
+    updated_at: datetime
+
+
 @dataclass(frozen=True)
 class DueTimer:
     incident: str
@@ -109,15 +141,39 @@ class Store(Protocol):
         level: str,
     ) -> int: ...
 
-    def log_inbound(
-        self,
-        at: datetime,
-        channel: str,
-        sender: str,
-        body: str,
-        incident: str | None,
-        outcome: str,
+    # -- what came in: replies, webhooks, links (the audit trail keeps the ignored too)
+
+    def log_inbound(self, entry: InboundEntry) -> int: ...
+
+    def judge_inbound(
+        self, entry_id: int, verdict: str, outcome: str, incident: str | None = None
     ) -> None: ...
+
+    def delivered_before(self, route: str, delivery_id: str, before: int) -> bool: ...
+
+    def inbound(
+        self, *, since: datetime | None = None, verdict: str | None = None, limit: int = 1000
+    ) -> list[InboundEntry]: ...
+
+    # -- alerts: one open incident per (source, dedupe key)
+
+    def alert_incident(self, key: str) -> AlertBinding | None: ...
+
+    def bind_alert(
+        self, key: str, incident: str, source: str, at: datetime, fingerprint: str
+    ) -> None: ...
+
+    def mark_alert(
+        self, key: str, incident: str, *, firing: str = "", resolved: str = ""
+    ) -> None: ...
+
+    # -- workers' health
+
+    def beat(self, worker: str, at: datetime) -> None: ...
+
+    def last_heartbeat(self) -> tuple[str, datetime] | None: ...
+
+    def ping(self) -> None: ...
 
     # -- timers
 

@@ -18,9 +18,27 @@ from pathlib import Path
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
 from warroom.engine.events import Event, event_from_json
 from warroom.engine.lifecycles import INCIDENT_IN_HAND, OutboxPhase
-from warroom.store.port import DueTimer, IncidentRow, OutboxRow, StoredEvent
+from warroom.store.port import (
+    INBOUND_BODY_KEPT,
+    AlertBinding,
+    DueTimer,
+    InboundEntry,
+    IncidentRow,
+    OutboxRow,
+    StoredEvent,
+)
 
-__all__ = ["DueTimer", "IncidentRow", "OutboxRow", "SqliteStore", "Store", "StoredEvent"]
+__all__ = [
+    "INBOUND_BODY_KEPT",
+    "AlertBinding",
+    "DueTimer",
+    "InboundEntry",
+    "IncidentRow",
+    "OutboxRow",
+    "SqliteStore",
+    "Store",
+    "StoredEvent",
+]
 from warroom.errors import NotFound, StoreError, UnreadableEvent
 
 MIGRATIONS: tuple[str, ...] = (
@@ -84,6 +102,30 @@ MIGRATIONS: tuple[str, ...] = (
         outcome     TEXT NOT NULL
     );
     """,
+    # warroom serve: every request to a webhook or a link is logged before it is acted on,
+    # with a verdict; workers leave a heartbeat so that `/readyz` can say when one last ran
+    """
+    ALTER TABLE inbound ADD COLUMN route TEXT NOT NULL DEFAULT '';
+    ALTER TABLE inbound ADD COLUMN delivery_id TEXT;
+    ALTER TABLE inbound ADD COLUMN body_hash TEXT NOT NULL DEFAULT '';
+    ALTER TABLE inbound ADD COLUMN verdict TEXT NOT NULL DEFAULT 'accepted';
+    CREATE INDEX inbound_delivery ON inbound (route, delivery_id);
+    CREATE INDEX inbound_at ON inbound (at);
+    CREATE TABLE heartbeats (
+        worker      TEXT PRIMARY KEY,
+        at          TEXT NOT NULL
+    );
+    CREATE TABLE alert_keys (
+        key             TEXT NOT NULL,
+        incident        TEXT NOT NULL REFERENCES incidents(id),
+        source          TEXT NOT NULL,
+        opened_at       TEXT NOT NULL,
+        fingerprints    TEXT NOT NULL DEFAULT '[]',
+        resolved        TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (key, incident)
+    );
+    CREATE INDEX alert_keys_latest ON alert_keys (key, opened_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -118,16 +160,21 @@ class SqliteStore:
         self.db = connection
 
     @classmethod
-    def open(cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True) -> SqliteStore:
+    def open(
+        cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True, shared: bool = False
+    ) -> SqliteStore:
         """`durable=False` skips waiting for the disk: only for a database that can be rebuilt
-        from scratch, such as a simulated exercise's."""
+        from scratch, such as a simulated exercise's. `shared=True` lets several threads use
+        the connection, one at a time: the server serialises its requests on it."""
         path = Path(path)
         if path.exists() and path.is_dir():
             raise StoreError(f"database {path} is a folder; expected a file (--db / WARROOM_DB)")
         if not path.parent.exists():
             raise StoreError(f"database folder {path.parent} does not exist")
         try:
-            db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            db = sqlite3.connect(
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=not shared
+            )
         except sqlite3.Error as exc:
             raise store_error(path, exc) from None
         store = cls(path, db)
@@ -365,28 +412,145 @@ class SqliteStore:
         )
         return seq
 
-    def log_inbound(
-        self,
-        at: datetime,
-        channel: str,
-        sender: str,
-        body: str,
-        incident: str | None,
-        outcome: str,
-    ) -> None:
-        """Every reply is kept, understood or not: the audit trail includes the ignored."""
+    def log_inbound(self, entry: InboundEntry) -> int:
+        """Keep one request or reply, understood or not, in its own transaction: the audit
+        trail includes the forged and the ignored, and it is written before anything acts."""
         with self.transaction():
+            cursor = self.db.execute(
+                "INSERT INTO inbound (at, channel, sender, body, incident, outcome, route,"
+                " delivery_id, body_hash, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stamp(entry.at),
+                    entry.channel,
+                    entry.sender,
+                    entry.body[:INBOUND_BODY_KEPT],
+                    entry.incident,
+                    entry.outcome,
+                    entry.route,
+                    entry.delivery_id,
+                    entry.body_hash,
+                    entry.verdict,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def judge_inbound(
+        self, entry_id: int, verdict: str, outcome: str, incident: str | None = None
+    ) -> None:
+        """The verdict on a logged request, once it is known; inside or outside a
+        transaction (the caller's, when it must commit with the event it caused)."""
+        with self._errors():
             self.db.execute(
-                "INSERT INTO inbound (at, channel, sender, body, incident, outcome)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (stamp(at), channel, sender, body[:2000], incident, outcome),
+                "UPDATE inbound SET verdict = ?, outcome = ?, incident = COALESCE(?, incident)"
+                " WHERE id = ?",
+                (verdict, outcome[:INBOUND_BODY_KEPT], incident, entry_id),
             )
 
-    def inbound(self) -> list[tuple[str, str, str, str | None, str]]:
-        rows = self.db.execute(
-            "SELECT sender, body, channel, incident, outcome FROM inbound ORDER BY id"
-        ).fetchall()
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    def delivered_before(self, route: str, delivery_id: str, before: int) -> bool:
+        """Whether a delivery with this id was already taken (accepted or judged to have no
+        effect) on this route: senders retry, and a retry must not act twice."""
+        with self._errors():
+            row = self.db.execute(
+                "SELECT 1 FROM inbound WHERE route = ? AND delivery_id = ? AND id < ?"
+                " AND verdict IN ('accepted', 'no-effect') LIMIT 1",
+                (route, delivery_id, before),
+            ).fetchone()
+        return row is not None
+
+    def inbound(
+        self, *, since: datetime | None = None, verdict: str | None = None, limit: int = 1000
+    ) -> list[InboundEntry]:
+        """The inbound log, oldest first (the newest `limit` entries)."""
+        query, args = "SELECT * FROM inbound WHERE 1 = 1", list[str]()
+        if since is not None:
+            query, args = query + " AND at >= ?", [*args, stamp(since)]
+        if verdict is not None:
+            query, args = query + " AND verdict = ?", [*args, verdict]
+        with self._errors():
+            rows = self.db.execute(
+                f"SELECT * FROM ({query} ORDER BY id DESC LIMIT ?) ORDER BY id", (*args, limit)
+            ).fetchall()
+        return [
+            InboundEntry(
+                at=unstamp(r["at"]),
+                route=r["route"] or r["channel"],
+                channel=r["channel"],
+                sender=r["sender"],
+                body=r["body"],
+                verdict=r["verdict"],
+                outcome=r["outcome"],
+                incident=r["incident"],
+                delivery_id=r["delivery_id"],
+                body_hash=r["body_hash"],
+                id=r["id"],
+            )
+            for r in rows
+        ]
+
+    # -- alert keys ------------------------------------------------------------------------
+
+    def alert_incident(self, key: str) -> AlertBinding | None:
+        """The latest incident an alert key opened, with its state: one open incident per
+        key, and the cooldown counts from when the last one was closed."""
+        with self._errors():
+            row = self.db.execute(
+                "SELECT a.incident, a.fingerprints, a.resolved, i.state, i.updated_at"
+                " FROM alert_keys a JOIN incidents i ON i.id = a.incident"
+                " WHERE a.key = ? ORDER BY a.opened_at DESC, a.rowid DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+        if row is None:
+            return None
+        return AlertBinding(
+            incident=row[0],
+            fingerprints=frozenset(json.loads(row[1])),
+            resolved=frozenset(json.loads(row[2])),
+            state=row[3],
+            updated_at=unstamp(row[4]),
+        )
+
+    def bind_alert(
+        self, key: str, incident: str, source: str, at: datetime, fingerprint: str
+    ) -> None:
+        """Call inside `transaction()`, with the activation."""
+        self.db.execute(
+            "INSERT INTO alert_keys (key, incident, source, opened_at, fingerprints)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, incident, source, stamp(at), json.dumps([fingerprint] if fingerprint else [])),
+        )
+
+    def mark_alert(self, key: str, incident: str, *, firing: str = "", resolved: str = "") -> None:
+        """Remember a fingerprint seen firing or resolved; call inside `transaction()`."""
+        found = self.alert_incident(key)
+        if found is None:
+            return
+        firing_set = found.fingerprints | ({firing} if firing else set())
+        resolved_set = found.resolved | ({resolved} if resolved else set())
+        self.db.execute(
+            "UPDATE alert_keys SET fingerprints = ?, resolved = ? WHERE key = ? AND incident = ?",
+            (json.dumps(sorted(firing_set)), json.dumps(sorted(resolved_set)), key, incident),
+        )
+
+    def beat(self, worker: str, at: datetime) -> None:
+        """A worker says it finished a pass: `/readyz` reads the freshest."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO heartbeats (worker, at) VALUES (?, ?)"
+                " ON CONFLICT (worker) DO UPDATE SET at = excluded.at",
+                (worker, stamp(at)),
+            )
+
+    def last_heartbeat(self) -> tuple[str, datetime] | None:
+        with self._errors():
+            row = self.db.execute(
+                "SELECT worker, at FROM heartbeats ORDER BY at DESC LIMIT 1"
+            ).fetchone()
+        return (row[0], unstamp(row[1])) if row else None
+
+    def ping(self) -> None:
+        """Raise `StoreError` unless the database answers a read."""
+        with self._errors():
+            self.db.execute("SELECT COUNT(*) FROM incidents").fetchone()
 
     def drop_timer(self, incident_id: str, timer: str, token: int) -> None:
         self.db.execute(
@@ -457,7 +621,7 @@ class SqliteStore:
         Call inside `transaction()`."""
         self.db.execute(
             "UPDATE outbox SET state = ?, not_before = ?, detail = ?, claimed_by = NULL,"
-            " updated_at = ? WHERE id = ?",
+            " updated_at = ? WHERE id = ? AND state NOT IN ('delivered', 'undeliverable')",
             (state, stamp(not_before), detail, stamp(now), message_id),
         )
 
@@ -511,12 +675,19 @@ class SqliteStore:
         detail: str = "",
         not_before: datetime | None = None,
     ) -> None:
+        # forward only: a late `sent` (the send's own answer after a status callback) never
+        # undoes `delivered`, and nothing reopens a final state
         self.db.execute(
-            "UPDATE outbox SET state = ?, provider_id = COALESCE(?, provider_id), detail = ?,"
-            " not_before = ?, updated_at = ? WHERE id = ?",
+            "UPDATE outbox SET state = CASE WHEN state IN ('delivered', 'failed', 'undeliverable')"
+            " OR (state = 'sent' AND ? NOT IN ('delivered', 'failed', 'undeliverable'))"
+            " THEN state ELSE ? END,"
+            " provider_id = COALESCE(?, provider_id), detail = CASE WHEN ? = '' THEN detail"
+            " ELSE ? END, not_before = ?, updated_at = ? WHERE id = ?",
             (
                 state,
+                state,
                 provider_id,
+                detail,
                 detail,
                 stamp(not_before) if not_before else None,
                 stamp(now),

@@ -1,0 +1,1 @@
+"""Helpers for tests that run real programs (Alertmanager); importable as `support`."""

@@ -1,0 +1,148 @@
+"""`warroom serve` and the inbound log's command: the network side of the command line."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from warroom.cli import (
+    CLOCK_ENV,
+    DB_ENV,
+    DEFAULT_DB,
+    DbOption,
+    LibraryOption,
+    RosterOption,
+    app,
+    err,
+    error_boundary,
+    open_library,
+    opened_runtime,
+    out,
+    parse_time,
+)
+from warroom.cli.incident import ChannelsOption, channel_settings, inbound_app
+from warroom.errors import InvalidInput, UsageError
+
+if TYPE_CHECKING:
+    from warroom.server.settings import ServerSettings
+
+VERDICTS = ("received", "accepted", "duplicate", "unauthenticated", "malformed", "no-effect")
+
+
+@app.command()
+@error_boundary
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    worker: Annotated[
+        bool,
+        typer.Option("--worker/--no-worker", help="Also fire timers and send from this process."),
+    ] = True,
+    poll: Annotated[float, typer.Option(help="Seconds between the worker's checks.")] = 1.0,
+    settings_file: ChannelsOption = None,
+    library: LibraryOption = None,
+    roster: RosterOption = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the trigger webhooks, Twilio's webhooks, signed links, the read API and health
+    checks. The library is read at start: restart to pick up edited playbooks."""
+    from warroom.channels.registry import build_channels, describe
+    from warroom.library import default_library, default_roster
+    from warroom.runtime.clock import SystemClock, VirtualClock
+    from warroom.server.serve import build_service, trigger_library
+    from warroom.server.settings import load_server_settings
+
+    if not 0 < port < 65536:
+        raise UsageError(f"--port {port} is not a port (expected 1 to 65535)")
+    if poll <= 0 or poll != poll:
+        raise UsageError(f"--poll {poll} must be a number of seconds above 0")
+    settings = channel_settings(settings_file)
+    folder = library or default_library()
+    loaded = open_library(folder, roster)
+    if loaded.errors:
+        raise InvalidInput(loaded.errors)
+    triggers = trigger_library(loaded, roster or default_roster(folder))
+    server_settings = load_server_settings(file=settings_file)
+    path = db or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+    frozen = os.environ.get(CLOCK_ENV)
+    clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
+    channels = build_channels(settings, out.file) if worker else {}
+    token = settings.twilio.auth_token if settings.twilio else None
+    service = build_service(
+        db=path,
+        clock=clock,
+        settings=server_settings,
+        channels=channels,
+        twilio_token=token,
+        host=host,
+        port=port,
+        worker=worker,
+        poll=poll,
+        triggers=triggers,
+    )
+    if worker:
+        for kind, text in describe(settings).items():
+            err.print(f"{kind:>5}: {escape(text)}")
+    for what, missing in _unset(server_settings, token is not None):
+        err.print(f"[yellow]not configured[/yellow]: {what} answer 503 until {missing} is set")
+    names = ", ".join(sorted(triggers.playbooks)) or "none"
+    err.print(f"triggers: {len(triggers.playbooks)} playbooks ({names})")
+    mode = "with the worker" if worker else "HTTP only (--no-worker)"
+    err.print(f"warroom serving {path} on http://{host}:{port} {mode}; Ctrl-C stops it")
+    service.run()
+
+
+def _unset(settings: ServerSettings, twilio_token: bool) -> list[tuple[str, str]]:
+    missing = []
+    if not (settings.public_url and twilio_token):
+        missing.append(("/twilio/*", "WARROOM_PUBLIC_URL and TWILIO_AUTH_TOKEN"))
+    if not (settings.public_url and settings.secret):
+        missing.append(("/act/* (e-mail links)", "WARROOM_PUBLIC_URL and WARROOM_SECRET"))
+    if settings.api_token is None:
+        missing.append(("/api/*", "WARROOM_API_TOKEN"))
+    if settings.alertmanager_token is None:
+        missing.append(("/hooks/alertmanager", "WARROOM_ALERTMANAGER_TOKEN"))
+    if not settings.pagerduty_secrets:
+        missing.append(("/hooks/pagerduty", "WARROOM_PAGERDUTY_SECRETS"))
+    if settings.generic_secret is None and settings.generic_token is None:
+        missing.append(("/hooks/generic", "WARROOM_GENERIC_SECRET or WARROOM_GENERIC_TOKEN"))
+    return missing
+
+
+@inbound_app.command("list")
+@error_boundary
+def inbound_list(
+    since: Annotated[
+        str | None, typer.Option(help="Only from this time (ISO 8601 with an offset).")
+    ] = None,
+    verdict: Annotated[
+        str | None, typer.Option(help="Only this verdict: " + ", ".join(VERDICTS) + ".")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, the newest.")] = 200,
+    db: DbOption = None,
+) -> None:
+    """Every request to a webhook or link, and every reply, with what warroom made of it."""
+    if verdict is not None and verdict not in VERDICTS:
+        raise UsageError(f"--verdict {verdict!r} is not one of: {', '.join(VERDICTS)}")
+    if limit < 1:
+        raise UsageError(f"--limit {limit} must be 1 or more")
+    moment: datetime | None = parse_time(since, "--since") if since else None
+    with opened_runtime(db) as runtime:
+        entries = runtime.store.inbound(since=moment, verdict=verdict, limit=limit)
+    table = Table("at (UTC)", "route", "from", "verdict", "incident", "what it did")
+    for entry in entries:
+        table.add_row(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}",
+            escape(entry.route),
+            escape(entry.sender),
+            entry.verdict,
+            escape(entry.incident or "-"),
+            escape(entry.outcome[:120]),
+        )
+    out.print(table)

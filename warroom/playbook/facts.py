@@ -1,0 +1,62 @@
+"""What a fact's value must be, wherever it comes from: the command line or an alert's payload.
+
+A fact ends up in statements read by the press, in SMS, in the timeline and in `status` on a
+terminal. One set of rules, in one place, so that a value from Alertmanager is held to the
+same standard as one an on-call lead typed: its declared kind, its `max_length`, and no
+control characters (an ESC sequence in a label must not repaint an operator's terminal, a
+newline must not forge a timeline line).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection
+
+from warroom.playbook.model import Fact
+
+_SPACES = {"\t", "\n", "\r", "\v", "\f", "\x85", "\u2028", "\u2029"}
+
+
+def clean_text(value: str) -> str:
+    """`value` without control characters; line breaks and tabs become spaces, ends trimmed.
+
+    Only the Unicode "Cc" category (and the line/paragraph separators) is touched: joiners
+    and directional marks are part of how some languages are written. A lone surrogate (JSON
+    can carry `"\\ud800"`) becomes U+FFFD, since neither SQLite nor SMTP can store it.
+    """
+    if value.isprintable():
+        return value.strip()
+    kept = []
+    for char in value:
+        if char in _SPACES:
+            kept.append(" ")
+        elif unicodedata.category(char) == "Cs":
+            kept.append("\ufffd")  # a lone surrogate from a JSON escape: no encoding takes it
+        elif unicodedata.category(char) != "Cc":
+            kept.append(char)
+    return "".join(kept).strip()
+
+
+def fact_problem(fact: Fact, value: str, people: Collection[str] | None = None) -> str | None:
+    """Why `value` cannot be `fact`, in the words the CLI shows after `fact NAME: `; None if fine.
+
+    `people` are the roster's person ids, to check a `person` fact; without a roster at hand
+    (a dry run of a trigger) that check is skipped, not failed.
+    """
+    if fact.max_length is not None and len(value) > fact.max_length:
+        return f"{len(value)} characters, over max_length {fact.max_length}"
+    if fact.kind == "person" and value and people is not None and value not in people:
+        return f"{value!r} is not a person in the roster (expected a person id)"
+    if fact.kind == "number" and value and not value.replace(".", "", 1).isdigit():
+        return f"{value!r} is not a number"
+    return None
+
+
+STAND_IN = "(not in alert"
+"""How every value an alert could not fill begins (`(not in alert: annotations.summary)`)."""
+
+
+def to_fill_in(facts: dict[str, str]) -> dict[str, str]:
+    """The facts still standing in for what an alert lacked: a person must set them before
+    the words go out, so `status` and the read API point at them."""
+    return {name: value for name, value in facts.items() if value.startswith(STAND_IN)}
