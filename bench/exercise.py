@@ -25,7 +25,7 @@ from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
 from warroom.specs import validate_source
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 from warroom.yamlsource import parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def run_once(days: int) -> tuple[float, float, int, datetime, datetime]:
     spec = validate_source(ScenarioSpec, parse_yaml(SCENARIO.format(days=days), "bench"))
     snapshot = Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml")
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "bench.db", durable=False)  # as `exercise run` does
+        store = SqliteStore.open(Path(tmp) / "bench.db", durable=False)  # as `exercise run` does
         try:
             clock = VirtualClock(spec.start)
             outages: dict[str, list[tuple[datetime, datetime]]] = {}

@@ -14,7 +14,7 @@ in, and the staff-first timer releases it to the media. Who stays silent, the or
 answers and which messages report back come from `--seed`; the clock is virtual, so apart
 from the timings every run makes the same decisions.
 
-Four passes, in this order:
+Five passes, in this order:
 
 1. engine: `--incidents` incidents activated and held in memory together; the first
    `--driven` of them live the whole script, round by round. Untraced, so the times are real.
@@ -23,18 +23,23 @@ Four passes, in this order:
 3. baseline: `--fires` triggers and as many dict updates.
 4. store: `--persisted` incidents through `Runtime.activate` and `Runtime.submit` on a
    SQLite file (WAL, synchronous=NORMAL), each decision its own transaction.
+5. release: one incident whose all-staff group has 5,000, 10,000 and 20,000 people
+   (`--release-sizes`): the holding statement goes to all of them, every staff message is
+   reported delivered, and the cost of a receipt is printed per size. A receipt is counted,
+   not scanned, so it should cost the same at every size.
 
 The defaults finish in about half a minute on two cores: a decision costs up to a few
 milliseconds, so only `--driven` of the 10,000 live the whole script, and `--persisted` is
 small. Figures are printed, never asserted.
 
     .venv/bin/python bench/incidents.py [--incidents N] [--driven N] [--traced N]
-        [--persisted N] [--fires N] [--seed N]
+        [--persisted N] [--fires N] [--seed N] [--release-sizes 5000,10000,20000]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import random
 import resource
@@ -48,6 +53,7 @@ from pathlib import Path
 
 from warroom.engine import lifecycles as lc
 from warroom.engine.decide import decide, new_incident
+from warroom.engine.effects import SendMessage, Timer, TimerKind
 from warroom.engine.events import (
     Acknowledged,
     Activated,
@@ -59,11 +65,11 @@ from warroom.engine.events import (
 from warroom.engine.state import Incident
 from warroom.library import load_library
 from warroom.playbook.model import Playbook
-from warroom.roster.model import Roster
+from warroom.roster.model import Contact, Roster
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"
@@ -85,6 +91,11 @@ APPROVE_LAST = "approve, last: release to staff"
 REPORT = "delivery report"
 RELEASE = "timer: to media, drafts update"
 KINDS = (ACTIVATE, ACK_OPEN, ESCALATE, ACK_LAST, APPROVE_ONE, APPROVE_LAST, REPORT, RELEASE)
+
+ESCALATION = Timer(TimerKind.ESCALATION, "assemble")
+NEXT_AUDIENCE = Timer(TimerKind.NEXT_AUDIENCE, "release-holding")
+RELEASE_SIZES = (5_000, 10_000, 20_000)
+"""All-staff sizes for the release pass: a receipt should cost the same at each."""
 
 Times = dict[str, list[float]]
 Script = Iterator[tuple[str, Event, datetime]]
@@ -109,9 +120,9 @@ def script(number: int, current: Callable[[], Incident], seed: int) -> Script:
         yield ACK_OPEN, Acknowledged(person=person, by=person), start + k * MINUTE
 
     event: Event
-    token = current().timers.get("esc:assemble")
+    token = current().timers.get(ESCALATION)
     if token is not None:
-        event = TimerFired(timer="esc:assemble", token=token, by="timer")
+        event = TimerFired(timer=str(ESCALATION), token=token, by="timer")
         yield ESCALATE, event, start + 10 * MINUTE
 
     person = current().holder(silent_role) or silent_person
@@ -126,21 +137,68 @@ def script(number: int, current: Callable[[], Incident], seed: int) -> Script:
         event = Approved(statement="holding", person=approver, by=approver)
         yield what, event, start + (15 + k) * MINUTE
 
-    pending = list(current().steps["release-holding"].pending)
+    pending = sorted(current().steps["release-holding"].pending)
     for message in rng.sample(pending, min(REPORTS, len(pending))):
         status = "failed" if rng.random() < 0.25 else "delivered"
         event = DeliveryReported(message=message, status=status, by="dispatcher")
         yield REPORT, event, start + 17 * MINUTE
 
-    token = current().timers.get("release:release-holding")
+    token = current().timers.get(NEXT_AUDIENCE)
     if token is not None:
-        event = TimerFired(timer="release:release-holding", token=token, by="timer")
+        event = TimerFired(timer=str(NEXT_AUDIENCE), token=token, by="timer")
         yield RELEASE, event, start + 25 * MINUTE
 
 
 def released(incident: Incident) -> bool:
     """Did the script take the path it measures: the holding statement out to both audiences?"""
     return incident.steps["release-holding"].state == "done"
+
+
+# -- one release, at several sizes ----------------------------------------------------------
+
+
+def release_receipts(book: Playbook, roster: Roster, size: int) -> tuple[int, float, float]:
+    """Release the holding statement to an all-staff group of `size` people, then report
+    every staff message delivered; the last report lets the media release go.
+
+    Returns the number of receipts, the seconds the engine spent on all but the last, and on
+    the last (which releases to the media).
+    """
+    staff = tuple(
+        Contact(f"Staff {i}", phone=f"+48600{i:06d}", email=f"staff{i}@acme.example")
+        for i in range(size)
+    )
+    big = dataclasses.replace(roster, groups={**roster.groups, "all-staff": staff})
+    incident = new_incident(f"release-{size}", book, big)
+    facts = {"what_happened": "unauthorised access"}
+    decide(incident, Activated(level="incident", facts=facts), START)
+    for person, role in list(incident.steps["assemble"].paged.items()):
+        if role is not None and person not in incident.steps["assemble"].acked:
+            decide(incident, Acknowledged(person=person), START + MINUTE)
+    released: list[SendMessage] = []
+    for role in book.statements["holding"].approvers:
+        person = incident.holder(role) or ""
+        decision = decide(incident, Approved(statement="holding", person=person), START + MINUTE)
+        released += [e for e in decision.effects if isinstance(e, SendMessage)]
+    staff_messages = [m.message for m in released if m.audience == "employees"]
+    receipts = [DeliveryReported(message=m, status="delivered") for m in staff_messages]
+    at = START + 2 * MINUTE
+    gc.collect()
+    started = time.perf_counter()
+    for receipt in receipts[:-1]:
+        decide(incident, receipt, at)
+    middle = time.perf_counter()
+    decide(incident, receipts[-1], at)
+    last = time.perf_counter() - middle
+    if not released_to_media(incident):
+        raise SystemExit(f"release of {size}: the media release did not follow the receipts")
+    return len(receipts), middle - started, last
+
+
+def released_to_media(incident: Incident) -> bool:
+    return any(r.audience == "media" for r in incident.statements["holding"].releases) and released(
+        incident
+    )
 
 
 # -- the engine alone -----------------------------------------------------------------------
@@ -203,7 +261,7 @@ def max_rss_mib() -> float:
 def run_store(snapshot: Snapshot, count: int, seed: int, folder: Path) -> tuple[Times, int]:
     """Each incident lives its script in turn on one virtual clock; returns times, db bytes."""
     times: Times = {kind: [] for kind in KINDS}
-    store = Store.open(folder / "warroom.db")
+    store = SqliteStore.open(folder / "warroom.db")
     clock = VirtualClock(START)
     runtime = Runtime(store, clock)
     try:
@@ -252,9 +310,9 @@ def per_call(action: Callable[[int], object], calls: int, repeat: int = 5) -> fl
 
 def fire_triggers(n: int) -> None:
     message = Plain()
-    for _ in range(n // 2):
-        lc.fire(lc.MESSAGE, "failed", message, "message")
-        lc.fire(lc.MESSAGE, "retry", message, "message")
+    for _ in range(n):
+        lc.fire(lc.MESSAGE, "sent", message, "message")
+        message.state = "queued"  # no move leads back: reset by hand, as cheap as a dict update
 
 
 def update_dicts(n: int) -> None:
@@ -298,6 +356,11 @@ def main() -> None:
     parser.add_argument("--persisted", type=int, default=100, help="incidents through the store")
     parser.add_argument("--fires", type=int, default=100_000, help="baseline triggers")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--release-sizes",
+        default=",".join(map(str, RELEASE_SIZES)),
+        help="all-staff sizes for the staff-first release pass (comma-separated)",
+    )
     args = parser.parse_args()
     args.driven = min(args.driven, args.incidents)
     if args.incidents < 2 or args.traced < 1 or args.persisted < 1:
@@ -344,6 +407,11 @@ def main() -> None:
     # 3. baselines
     trigger = per_call(fire_triggers, args.fires)
     update = per_call(update_dicts, args.fires)
+
+    # 5 (printed last). one staff-first release, per receipt, at several sizes
+    sizes = [int(s) for s in args.release_sizes.split(",") if s]
+    release_receipts(book, roster, 500)  # warm up: the first release pays for imports
+    releases = [(size, *release_receipts(book, roster, size)) for size in sizes]
 
     # 4. runtime and store
     snapshot = Snapshot.capture(PLAYBOOKS / f"{PLAYBOOK}.yaml", PLAYBOOKS / "roster.yaml")
@@ -408,6 +476,19 @@ def main() -> None:
         f"  activate includes Snapshot.compile(): {us(recompile)} us once the snapshot's "
         "texts\n  have been compiled in this process (the first compile costs tens of ms)"
     )
+    print()
+    print("release: the holding statement to all staff, every staff message then reported")
+    print("  delivered (the last report releases it to the media); the engine alone")
+    print(
+        f"  {'staff':>7} {'receipts':>9} {'all but the last':>17} {'per receipt':>12} {'last':>9}"
+    )
+    base = releases[0][2] / max(releases[0][1] - 1, 1) if releases else 0.0
+    for size, count, most, last in releases:
+        each = most / max(count - 1, 1)
+        print(
+            f"  {size:>7,} {count:>9,} {most:>15.3f} s {each * 1e6:>9.1f} us {last * 1e3:>6.1f} ms"
+            f"  ({each / base:.2f}x the first size)"
+        )
     print()
     print(f"total {time.perf_counter() - began:.1f} s")
 

@@ -62,7 +62,7 @@ from warroom.channels.twilio_standin import TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 try:
     from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -177,7 +177,7 @@ def run_engine(
         timeout=TIMEOUT,
     )
     email = RecordingChannel("email")
-    store = Store.open(folder / "warroom.db")
+    store = SqliteStore.open(folder / "warroom.db")
     clock = VirtualClock(datetime.now(UTC))  # reconciling asks the stand-in what it got since
     runtime = Runtime(
         store,

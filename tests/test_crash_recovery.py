@@ -1,8 +1,8 @@
 """A worker that dies mid-job: nothing decided is lost, nothing is sent twice, every timer fires.
 
-The worker is a real `warroom run` process on a frozen clock (`WARROOM_CLOCK`), killed for
-real: `WARROOM_FAULT=kill-before-dispatch` makes it SIGKILL itself after it has fired the due
-timers and before it sends anything.
+The worker is a real `warroom run` process on a frozen clock (`WARROOM_CLOCK`). The one that
+dies is `crash_worker.py`, the same worker run from the tests' own entry script: it SIGKILLs
+itself after it has fired the due timers and before it sends anything.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from warroom.channels.console import TranscriptChannel
 from warroom.engine.events import TimerFired
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
+CRASHING_WORKER = Path(__file__).parent / "crash_worker.py"
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 INCIDENT = "outage-20261116-1000"
 KILLED = -signal.SIGKILL
@@ -64,10 +65,12 @@ class Desk:
             WARROOM_CLOCK=(T0 + timedelta(minutes=minutes)).isoformat(),
             PYTHONIOENCODING="utf-8",
         )
+        command = [sys.executable, "-m", "warroom.cli", *args]
         if fault:
-            env["WARROOM_FAULT"] = "kill-before-dispatch"
+            assert args == RUN, "only the worker is killed"
+            command = [sys.executable, str(CRASHING_WORKER), "t.jsonl"]
         return subprocess.run(
-            [sys.executable, "-m", "warroom.cli", *args],
+            command,
             cwd=self.folder,
             env=env,
             capture_output=True,
@@ -215,7 +218,7 @@ def test_worker_started_late_catches_up_on_every_overdue_rung(desk: Desk) -> Non
 def test_messages_a_dead_worker_left_sending_are_requeued_and_sent_once(desk: Desk) -> None:
     # a worker claims every queued page (as it does before sending), gets two of them out,
     # and dies before it can record any receipt
-    store = Store.open(desk.db)
+    store = SqliteStore.open(desk.db)
     try:
         claimed = store.claim("dead-worker:4242", T0 + timedelta(minutes=1))
         channel = TranscriptChannel("sms", desk.transcript)
@@ -242,7 +245,7 @@ def test_messages_a_dead_worker_left_sending_are_requeued_and_sent_once(desk: De
 
 def test_a_wake_up_two_workers_both_picked_up_fires_once(desk: Desk) -> None:
     now = T0 + timedelta(minutes=10)
-    first, second = Store.open(desk.db), Store.open(desk.db)
+    first, second = SqliteStore.open(desk.db), SqliteStore.open(desk.db)
     try:
         # two `warroom run` at once each read the due timers, then each submits the wake-up
         one, two = Runtime(first, VirtualClock(now)), Runtime(second, VirtualClock(now))

@@ -26,7 +26,7 @@ from warroom.channels.twilio_standin import Faults, TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import MAX_ATTEMPTS, Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import OutboxRow, Store
+from warroom.store.sqlite import OutboxRow, SqliteStore
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 """In the past on purpose: the stand-in stamps messages with the wall clock, and reconciling
@@ -50,7 +50,7 @@ SMS_TEXT = "Acme: the shop is down since 9:40. Next update by 11:00."
 class Rig:
     runtime: Runtime
     clock: VirtualClock
-    store: Store
+    store: SqliteStore
     twilio: TwilioStandIn
     mailbox: Mailbox
     email: SmtpEmail
@@ -125,7 +125,7 @@ def make_rig(tmp_path: Path) -> Iterator[RigFactory]:
             )
             stack.callback(email.close)  # before the server stops: closes run last-in first
             stack.callback(sms.close)
-            store = Store.open(tmp_path / "warroom.db")
+            store = SqliteStore.open(tmp_path / "warroom.db")
             stack.callback(store.close)
             runtime = Runtime(store, clock, {"sms": sms, "email": email}, concurrency=16)
             rig = Rig(runtime, clock, store, twilio, mailbox, email)
@@ -193,6 +193,7 @@ def crowd(size: int) -> tuple[list[str], list[str], list[str]]:
 # -- a release to 5,000 through a misbehaving Twilio ------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "faults",
     [

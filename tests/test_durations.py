@@ -17,10 +17,15 @@ def test_parse(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["10 minutes", "1.5h", "m", "", "30m1h", "-5m", "0m", 10])
+@pytest.mark.parametrize("text", ["10 minutes", "1.5h", "m", "", "30m1h", "-5m", 10])
 def test_bad_durations_say_what_is_expected(text: object) -> None:
-    with pytest.raises(ValueError, match=r"expected e\.g\. 10m, 1h30m|is zero"):
+    with pytest.raises(ValueError, match=r"expected e\.g\. 10m, 1h30m"):
         parse_duration(text)
+
+
+def test_a_zero_duration_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"is zero"):
+        parse_duration("0m")
 
 
 @given(st.integers(min_value=1, max_value=10**8))

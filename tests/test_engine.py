@@ -15,11 +15,12 @@ from warroom.errors import CommandRejected
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
 T0 = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
 FACTS = {"company": "Acme Polska", "what_happened": "a leak of customer e-mail addresses"}
+TEAM = ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski")
 
 
 @dataclass
@@ -39,6 +40,16 @@ class Drill:
         self.runtime.work()
         return notes
 
+    def assemble(self) -> None:
+        for person in TEAM:
+            self.submit(ev.Acknowledged(person=person))
+
+    def approve_holding(self) -> None:
+        """The team assembled, and both approvers (legal, then the crisis lead) approve."""
+        self.assemble()
+        self.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
+        self.submit(ev.Approved(statement="holding", person="anna-kowalska"))
+
     def pages_to(self, person: str) -> list[str]:
         return [m.text for m in self.sms.to(person) if m.purpose == "page"]
 
@@ -48,7 +59,7 @@ class Drill:
 
 @pytest.fixture
 def drill(tmp_path: Path) -> Iterator[Drill]:
-    store = Store.open(tmp_path / "warroom.db")
+    store = SqliteStore.open(tmp_path / "warroom.db")
     clock = VirtualClock(T0)
     sms, email = RecordingChannel("sms"), RecordingChannel("email")
     runtime = Runtime(store, clock, {"sms": sms, "email": email})
@@ -63,7 +74,7 @@ def test_escalation_ladder_of_the_data_breach(drill: Drill) -> None:
     incident = drill.runtime.incident(drill.incident)
     # T+0: the crisis team is paged
     assert incident.roles["spokesperson"].person == "ewa-wisniewska"  # press-rota override
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
+    for person in TEAM:
         assert len(drill.pages_to(person)) == 1, person
     drill.submit(ev.Acknowledged(person="anna-kowalska"))
     drill.submit(ev.Acknowledged(person="piotr-zielinski"))
@@ -106,8 +117,7 @@ def test_escalation_ladder_of_the_data_breach(drill: Drill) -> None:
 
 
 def test_no_statement_is_released_before_every_approver(drill: Drill) -> None:
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
-        drill.submit(ev.Acknowledged(person=person))
+    drill.assemble()
     drill.at(5)
     incident = drill.runtime.incident(drill.incident)
     assert incident.steps["approve-holding"].state == "awaiting_approval"
@@ -153,19 +163,23 @@ def test_no_statement_is_released_before_every_approver(drill: Drill) -> None:
     assert max(staff) < min(media)
 
     # a released statement cannot be approved again
-    with pytest.raises(CommandRejected, match=r"already released|not waiting for approval"):
+    with pytest.raises(CommandRejected, match=r"^Holding statement v2 is already released; "):
         drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
 
 
 def test_each_recipient_gets_one_copy(drill: Drill) -> None:
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
-        drill.submit(ev.Acknowledged(person=person))
-    drill.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
-    drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
+    drill.approve_holding()
     drill.at(30)
     statements = [m for m in drill.sms.sent + drill.email.sent if m.purpose == "statement"]
+    assert {m.audience for m in statements} == {"employees", "media"}  # both were released
     keys = [(m.statement, m.version, m.address, m.channel) for m in statements]
     assert len(keys) == len(set(keys))
+    # Anna leads the crisis team and is one of all staff: one copy by SMS, one by e-mail
+    anna = drill.runtime.incident(drill.incident).roster.person("anna-kowalska")
+    assert sorted(m.channel for m in statements if m.address in (anna.phone, anna.email)) == [
+        "email",
+        "sms",
+    ]
 
 
 def test_replaying_the_log_rebuilds_the_same_state(drill: Drill) -> None:
@@ -180,7 +194,7 @@ def test_replaying_the_log_rebuilds_the_same_state(drill: Drill) -> None:
 
 
 def test_the_implicated_person_is_never_paged_as_spokesperson(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "w.db")
+    store = SqliteStore.open(tmp_path / "w.db")
     try:
         clock = VirtualClock(T0)
         sms = RecordingChannel("sms")
@@ -197,24 +211,21 @@ def test_the_implicated_person_is_never_paged_as_spokesperson(tmp_path: Path) ->
 
 
 def test_recurring_updates_are_approved_each_time_and_stop_when_resolved(drill: Drill) -> None:
-    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
-        drill.submit(ev.Acknowledged(person=person))
-    drill.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
-    drill.submit(ev.Approved(statement="holding", person="anna-kowalska"))
+    drill.approve_holding()
     drill.at(20)
     drill.submit(ev.Approved(statement="update", person="anna-kowalska"))
     drill.at(30)
 
-    def updates() -> set[int | None]:
+    def updates() -> set[int]:
         released = [m for m in drill.email.sent if m.purpose == "statement"]
-        return {m.version for m in released if m.statement == "update"}
+        return {m.version or 0 for m in released if m.statement == "update"}
 
     first = updates()
     assert len(first) == 1
     drill.at(30 + 120)  # the next update is due: a new version, waiting for approval
     incident = drill.runtime.incident(drill.incident)
     assert incident.statements["update"].draft is not None
-    assert incident.statements["update"].draft.version == max(first) + 1  # type: ignore[operator]
+    assert incident.statements["update"].draft.version == max(first) + 1
     assert updates() == first
     drill.submit(ev.Approved(statement="update", person="anna-kowalska"))
     assert len(updates()) == 2

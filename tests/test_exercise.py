@@ -148,7 +148,7 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     from warroom.runtime.clock import VirtualClock
     from warroom.runtime.runtime import Runtime
     from warroom.runtime.snapshot import Snapshot
-    from warroom.store.sqlite import Store
+    from warroom.store.sqlite import SqliteStore
 
     port = free_port()
     inbox = Mailbox()
@@ -156,7 +156,7 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     smtp.start()
     library = load_library([LIBRARY], LIBRARY / "roster.yaml")
     spec, _ = library.scenarios["breach-drill-q4"]
-    store = Store.open(tmp_path / "live.db")
+    store = SqliteStore.open(tmp_path / "live.db")
     try:
         with TwilioStandIn() as twilio:
             email = SmtpEmail(
@@ -192,4 +192,5 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     recipients = {r for envelope in inbox.envelopes for r in envelope.rcpt_tos}
     assert recipients == {piotr.email}
     for envelope in inbox.envelopes:
+        assert isinstance(envelope.content, bytes)
         assert EXERCISE_MARK.encode() in envelope.content

@@ -32,7 +32,7 @@ from warroom.engine import events as ev
 from warroom.library import load_library
 from warroom.runtime.runtime import Runtime
 from warroom.server.serve import trigger_library
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 REPO = Path(__file__).parent.parent
 EXAMPLES = REPO / "docs" / "examples"
@@ -242,7 +242,7 @@ def test_the_cooldown_holds_after_closing(served: Served) -> None:
     payload["alerts"] = payload["alerts"][:1]
     alertmanager(served, payload)
     incidents, _ = written(served)
-    store = Store.open(served.db)
+    store = SqliteStore.open(served.db)
     runtime = Runtime(store, served.clock)
     runtime.submit(incidents[0], ev.Cancelled(reason="flapping check"))
     store.close()

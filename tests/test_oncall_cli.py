@@ -39,7 +39,7 @@ def counts(tmp_path: Path) -> tuple[int, int, int]:
         return (0, 0, 0)
     db = sqlite3.connect(path)
     try:
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
             for table in ("incidents", "events", "outbox")
         )
@@ -101,6 +101,29 @@ def test_a_whole_incident_from_the_command_line(warroom: Run, tmp_path: Path) ->
     transcript = (tmp_path / "t.jsonl").read_text().splitlines()
     keys = [json.loads(line)["key"] for line in transcript]
     assert len(keys) == len(set(keys))
+
+
+def test_status_shows_a_send_step_waiting_for_approval(
+    warroom: Run, edit: Callable[[str, str, str], Path], tmp_path: Path
+) -> None:
+    # an hourly update: each new version is approved again, by the send step itself
+    edit("outage.yaml", "    due: 45m\n", "    due: 45m\n    every: 1h\n")
+    worker = ("run", "--until-idle", "--transcript", str(tmp_path / "t.jsonl"))
+    assert warroom(*ACTIVATE)[0] == 0
+    for person in ("anna", "bartek", "dawid"):
+        assert warroom("ack", "--as", person)[0] == 0
+    assert warroom("approve", "holding", "--as", "dawid")[0] == 0
+    assert warroom(*worker, clock="2026-11-16T10:11:00+01:00")[0] == 0  # media too: done
+    assert warroom(*worker, clock="2026-11-16T11:15:00+01:00")[0] == 0  # the update is due
+
+    def release_row() -> str:
+        out = warroom("status", clock="2026-11-16T11:16:00+01:00")[1]
+        (row,) = [line for line in out.splitlines() if line.startswith("│ Release holding")]
+        return row
+
+    assert "awaiting approval" in release_row()
+    assert warroom("approve", "holding", "--as", "dawid", clock="2026-11-16T11:16:00+01:00")[0] == 0
+    assert "awaiting approval" not in release_row()
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from warroom.errors import CommandRejected
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 ANNA, BARTEK, CELINA = "+48601234567", "+48602345678", "+48603456789"
@@ -60,6 +60,7 @@ def test_replies_that_are_not_commands(body: str, message: str) -> None:
 @dataclass
 class Desk:
     runtime: Runtime
+    store: SqliteStore
     clock: VirtualClock
     sms: RecordingChannel
     incident: str
@@ -72,7 +73,7 @@ class Desk:
 
 @pytest.fixture
 def desk(mini: Path, tmp_path: Path) -> Iterator[Desk]:
-    store = Store.open(tmp_path / "w.db")
+    store = SqliteStore.open(tmp_path / "w.db")
     clock = VirtualClock(T0)
     sms = RecordingChannel("sms")
     runtime = Runtime(store, clock, {"sms": sms, "email": RecordingChannel("email")})
@@ -80,7 +81,7 @@ def desk(mini: Path, tmp_path: Path) -> Iterator[Desk]:
     facts = {"company": "Acme", "service": "the shop"}
     outcome = runtime.activate(snapshot, facts=facts, by="test")
     runtime.work()
-    yield Desk(runtime, clock, sms, outcome.incident)
+    yield Desk(runtime, store, clock, sms, outcome.incident)
     store.close()
 
 
@@ -144,7 +145,7 @@ def test_a_reply_that_cannot_be_used_changes_nothing_and_is_logged(
     assert outcome.summary.startswith("ignored: ")
     assert reason in outcome.reason
     assert len(desk.runtime.store.events(desk.incident)) == before
-    logged = desk.runtime.store.inbound()[-1]
+    logged = desk.store.inbound()[-1]
     assert logged.sender == sender
     assert (logged.verdict, logged.outcome) == ("no-effect", outcome.summary)
 

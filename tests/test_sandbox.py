@@ -11,13 +11,13 @@ from warroom.engine import events as ev
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 
 
 def test_an_exercise_reaches_only_its_participants(mini: Path, tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "w.db")
+    store = SqliteStore.open(tmp_path / "w.db")
     try:
         sms, email = RecordingChannel("sms"), RecordingChannel("email")
         runtime = Runtime(store, VirtualClock(T0), {"sms": sms, "email": email})

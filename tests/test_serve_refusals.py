@@ -20,7 +20,7 @@ from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
 from warroom.server.settings import ServerSettings
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 PUBLIC = "https://warroom.acme.example"
@@ -35,7 +35,7 @@ class Desk:
         self.incident = incident
 
     def sign(self, path: str, form: dict[str, str] | str, url: str | None = None) -> str:
-        return RequestValidator(TWILIO_TOKEN).compute_signature(url or PUBLIC + path, form)
+        return str(RequestValidator(TWILIO_TOKEN).compute_signature(url or PUBLIC + path, form))
 
     def post(
         self, path: str, body: bytes | str, headers: dict[str, str] | None = None
@@ -64,7 +64,7 @@ class Desk:
 
 
 def open_incident(db: Path, mini: Path) -> str:
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     runtime = Runtime(store, VirtualClock(T0))
     snapshot = Snapshot.capture(mini / "outage.yaml", mini / "roster.yaml")
     outcome = runtime.activate(snapshot, facts={"company": "Acme", "service": "the shop"})
@@ -279,7 +279,7 @@ def test_a_used_link_acts_once(desk: Desk) -> None:
 
 
 def test_a_link_for_a_closed_incident_does_nothing(desk: Desk, tmp_path: Path) -> None:
-    store = Store.open(desk.served.db)
+    store = SqliteStore.open(desk.served.db)
     runtime = Runtime(store, VirtualClock(T0))
     runtime.submit(desk.incident, ev.Resolved())
     runtime.submit(desk.incident, ev.Closed())

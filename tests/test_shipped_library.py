@@ -75,4 +75,5 @@ def test_the_implicated_executive_never_speaks(library: Library) -> None:
         facts["implicated"] = person.id
         roles = assign_roles(playbook, roster, moment, playbook.default_level, facts)
         for role, assignment in roles.items():
-            assert assignment.person is None or assignment.person.id != person.id, role
+            assert assignment.person is not None, f"{role} unassigned when {person.id} is"
+            assert assignment.person.id != person.id, role

@@ -25,7 +25,7 @@ from warroom.errors import StoreError
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import SCHEMA_VERSION, Store
+from warroom.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 INCIDENT = "outage-20261116-1000"
@@ -54,7 +54,7 @@ def dump(db: Path) -> list[str]:
 
 
 def activate(db: Path, mini: Path, at: datetime = T0) -> None:
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     try:
         snapshot = Snapshot.capture(mini / "outage.yaml", mini / "roster.yaml")
         outcome = Runtime(store, VirtualClock(at)).activate(snapshot, facts=FACTS, by="anna")
@@ -89,11 +89,11 @@ def test_locked_database_is_reported_with_its_path_and_nothing_is_written(
     tmp_path: Path, mini: Path
 ) -> None:
     db = tmp_path / "warroom.db"
-    Store.open(db).close()  # a warroom database, in WAL mode
+    SqliteStore.open(db).close()  # a warroom database, in WAL mode
     snapshot = Snapshot.capture(mini / "outage.yaml", mini / "roster.yaml")
     with raw(db) as holder:
         holder.execute("BEGIN IMMEDIATE")  # another terminal in the middle of a write
-        store = Store.open(db, busy_timeout=0.05)  # reading the schema is not blocked
+        store = SqliteStore.open(db, busy_timeout=0.05)  # reading the schema is not blocked
         try:
             runtime = Runtime(store, VirtualClock(T0))
             with pytest.raises(StoreError) as raised:
@@ -117,7 +117,7 @@ def test_locked_database_refuses_a_command_on_an_incident(tmp_path: Path, mini: 
     before = dump(db)
     with raw(db) as holder:
         holder.execute("BEGIN IMMEDIATE")
-        store = Store.open(db, busy_timeout=0.05)
+        store = SqliteStore.open(db, busy_timeout=0.05)
         try:
             runtime = Runtime(store, VirtualClock(T0 + timedelta(minutes=1)))
             with pytest.raises(StoreError, match=r"is locked by another warroom process") as e:
@@ -140,7 +140,7 @@ def make_read_only() -> Iterator[Callable[[Path], str]]:
     immutable with `chattr +i` (which binds root too); where that is impossible (no chattr,
     a filesystem without the flag, no CAP_LINUX_IMMUTABLE) the test is skipped.
     """
-    undo: list[Callable[[], None]] = []
+    undo: list[Callable[[], object]] = []
 
     def make(path: Path) -> str:
         if os.geteuid() != 0:
@@ -190,7 +190,7 @@ def test_read_only_database_refuses_writes_but_can_still_be_read(
 
 def look(db: Path) -> str:
     """What `warroom status` does first: open the database and find the open incident."""
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     try:
         return Runtime(store, VirtualClock(T0)).open_incident()
     finally:
@@ -260,7 +260,7 @@ def test_database_from_a_newer_warroom_says_to_upgrade(tmp_path: Path, mini: Pat
     )
 
     with pytest.raises(StoreError) as raised:
-        Store.open(db).close()
+        SqliteStore.open(db).close()
     assert str(raised.value) == message
 
     refused(cli(db, mini, "status"), 3, message)
@@ -273,7 +273,7 @@ def test_folder_given_as_the_database(tmp_path: Path, mini: Path) -> None:
     folder.mkdir()
     message = f"database {folder} is a folder; expected a file (--db / WARROOM_DB)"
     with pytest.raises(StoreError) as raised:
-        Store.open(folder)
+        SqliteStore.open(folder)
     assert str(raised.value) == message
     refused(cli(folder, mini, "status"), 3, message)
     assert list(folder.iterdir()) == []
@@ -283,7 +283,7 @@ def test_database_in_a_folder_that_does_not_exist(tmp_path: Path, mini: Path) ->
     db = tmp_path / "nowhere" / "warroom.db"
     message = f"database folder {db.parent} does not exist"
     with pytest.raises(StoreError) as raised:
-        Store.open(db)
+        SqliteStore.open(db)
     assert str(raised.value) == message
     refused(cli(db, mini, "activate", "outage", "--fact", "company=Acme"), 3, message)
     assert not db.parent.exists()
@@ -297,14 +297,14 @@ def test_new_database_gets_the_current_schema_in_wal_mode(tmp_path: Path, existi
     db = tmp_path / "warroom.db"
     if existing:
         db.touch()  # e.g. made by `touch` or by a deployment tool
-    Store.open(db).close()
+    SqliteStore.open(db).close()
     with raw(db) as check:
         assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"incidents", "events", "outbox", "timers"} <= tables
     # opening again is harmless: nothing is migrated twice
-    Store.open(db).close()
+    SqliteStore.open(db).close()
     with raw(db) as check:
         assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
@@ -329,7 +329,7 @@ def message(number: int, key: str) -> SendMessage:
 def test_outbox_keeps_one_message_per_idempotency_key(tmp_path: Path, mini: Path) -> None:
     db = tmp_path / "warroom.db"
     key = f"{INCIDENT}/release-holding/holding-v1/desk@acme.example/email"
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     try:
         with store.transaction():
             store.create_incident(INCIDENT, "outage", "Service outage", "minor", False, {}, T0)
@@ -393,7 +393,7 @@ def test_refused_command_writes_nothing(
 
 
 def assert_log_is_whole(db: Path, expected_notes: list[str]) -> None:
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     try:
         stored = store.events(INCIDENT)
     finally:
@@ -404,7 +404,7 @@ def assert_log_is_whole(db: Path, expected_notes: list[str]) -> None:
 
 
 def replayed(db: Path) -> Incident:
-    store = Store.open(db)
+    store = SqliteStore.open(db)
     try:
         return Runtime(store, VirtualClock(T0)).replay(INCIDENT)
     finally:
@@ -417,7 +417,7 @@ def test_two_terminals_interleaving_on_one_incident_lose_nothing(
     db = tmp_path / "warroom.db"
     activate(db, mini)
     now = T0 + timedelta(minutes=2)
-    first, second = Store.open(db), Store.open(db)
+    first, second = SqliteStore.open(db), SqliteStore.open(db)
     try:
         one, two = Runtime(first, VirtualClock(now)), Runtime(second, VirtualClock(now))
         one.incident(INCIDENT), two.incident(INCIDENT)  # both have the incident cached
@@ -454,7 +454,7 @@ def test_two_threads_each_adding_fifty_notes_lose_none(tmp_path: Path, mini: Pat
     start, end = threading.Barrier(2), threading.Barrier(2)
 
     def terminal(name: str) -> tuple[list[int], Incident]:
-        store = Store.open(db)  # a connection of its own, in its own thread
+        store = SqliteStore.open(db)  # a connection of its own, in its own thread
         try:
             runtime = Runtime(store, VirtualClock(T0 + timedelta(minutes=1)))
             runtime.incident(INCIDENT)

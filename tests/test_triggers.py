@@ -386,17 +386,18 @@ def test_generic_matches_dotted_paths_and_list_indexes() -> None:
         "    facts: {summary: '{{ alert.summary }} on {{ hosts | length }} hosts'}\n"
         "    dedupe: '{{ alert.id }}'\n"
     )
+    hosts = [{"zone": "lan"}, {"zone": "dmz"}]
     body = {
         "system": "siem",
         "alert": {"kind": "exfiltration", "summary": "data leaving the network", "id": 7},
-        "hosts": [{"zone": "lan"}, {"zone": "dmz"}],
+        "hosts": hosts,
         "count": 3,
         "confirmed": True,
     }
     found = only(book, "generic", body)
     assert found.facts == {"summary": "data leaving the network on 2 hosts"}
     assert str(found.key) == "generic / outage / 7"
-    body["hosts"][1]["zone"] = "lan"
+    hosts[1]["zone"] = "lan"
     (alert,) = alerts_from("generic", body)
     assert match_alert([book], alert) is None
 

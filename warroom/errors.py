@@ -46,10 +46,19 @@ class Diagnostic:
 
 
 class WarroomError(Exception):
-    """Root of every error warroom raises on purpose."""
+    """Root of every error warroom raises on purpose.
+
+    Three branches: `UserError` (a person gave warroom something it cannot use; the CLI
+    prints it and exits 1 or 2), `StoreError` (the database cannot be used; exit 3) and
+    `EngineBug` (warroom broke its own rules; a bug to report, never a refused command).
+    """
 
 
-class InvalidInput(WarroomError):
+class UserError(WarroomError):
+    """Something a person gave warroom (a file, a command, a value) that it cannot use."""
+
+
+class InvalidInput(UserError):
     """One or more diagnostics about a user's file; all of a file's errors travel together."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
@@ -61,7 +70,11 @@ class InvalidInput(WarroomError):
         return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
 
-class UsageError(WarroomError):
+class TemplateProblem(UserError):
+    """A template that does not compile or render; the compile step turns it into a diagnostic."""
+
+
+class UsageError(UserError):
     """A command was given a value it cannot use (unknown playbook, bad option value, ...)."""
 
 
@@ -72,10 +85,6 @@ class NotFound(UsageError):
 class CommandRejected(UsageError):
     """A command that makes no sense for the incident as it stands (ack by someone not paged,
     approval of a released statement, ...). Nothing is written."""
-
-
-class TransitionError(CommandRejected):
-    """A lifecycle was asked to move in a way its declared transitions do not allow."""
 
 
 class PayloadError(UsageError):
@@ -98,3 +107,17 @@ class PayloadRejected(PayloadError):
 
 class StoreError(WarroomError):
     """The incident database cannot be used: locked, read-only, corrupt or from a newer warroom."""
+
+
+class UnreadableEvent(WarroomError):
+    """A recorded event that this warroom cannot read back (an unknown kind or field); the
+    store reports it as a `StoreError` naming the database."""
+
+
+class EngineBug(WarroomError):
+    """warroom broke one of its own rules. Not a user's mistake: report it."""
+
+
+class TransitionError(EngineBug):
+    """A lifecycle was asked to move in a way its declared transitions do not allow; handlers
+    refuse such commands with `CommandRejected` before they move anything."""

@@ -30,7 +30,7 @@ from warroom.channels.twilio_standin import TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.server.serve import Service, build_service
 from warroom.server.settings import ServerSettings
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 TWILIO_TOKEN = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SECRET = "link-signing-secret-for-tests-only"
@@ -81,9 +81,9 @@ class Served:
         return httpx.get(self.base + path, headers=auth, timeout=10)
 
     @contextmanager
-    def store(self) -> Iterator[Store]:
+    def store(self) -> Iterator[SqliteStore]:
         """The database as another process sees it, closed after use."""
-        opened = Store.open(self.db)
+        opened = SqliteStore.open(self.db)
         try:
             yield opened
         finally:

@@ -8,14 +8,15 @@ translate their library's errors at this boundary, so the runtime never sees a f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from warroom.engine.effects import SendMessage
 
 
 @dataclass(frozen=True)
 class Receipt:
-    status: str  # sent | delivered | failed | undeliverable
+    status: str  # sent | delivered | failed | undeliverable, or unknown (no answer came)
     provider_id: str | None = None
     detail: str = ""
     retryable: bool = False
@@ -27,3 +28,13 @@ class Channel(Protocol):
     def send(self, message: SendMessage) -> Receipt: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """A channel that can say afterwards whether a send whose answer never came went through
+    (Twilio: list Messages by To and date). Without it, an unknown send is simply resent."""
+
+    def reconcile(self, message: SendMessage, since: datetime) -> Receipt | None:
+        """The message's receipt if the provider has it, None if it was never accepted."""
+        ...

@@ -70,8 +70,8 @@ class SmtpEmail:
             try:
                 if connection.noop()[0] == 250:
                     return connection
-            except smtplib.SMTPException:
-                pass
+            except (smtplib.SMTPException, OSError):
+                pass  # a server restarted since: closed or reset, it is stale either way
             self._drop()
         s = self.settings
         opened: smtplib.SMTP | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -68,7 +69,9 @@ class BaseUrlHttpClient(TwilioHttpClient):  # type: ignore[misc]
 class SegmentBucket:
     """At most `rate` segments per second, across threads; waits through `sleep`."""
 
-    def __init__(self, rate: float, now: Any, sleep: Any) -> None:
+    def __init__(
+        self, rate: float, now: Callable[[], datetime], sleep: Callable[[float], object]
+    ) -> None:
         self.rate = rate
         self.now = now
         self.sleep = sleep
@@ -96,8 +99,8 @@ class TwilioSms:
         self,
         settings: TwilioSettings,
         *,
-        now: Any = None,
-        sleep: Any = None,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self._local = threading.local()

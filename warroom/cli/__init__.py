@@ -2,7 +2,8 @@
 
 User mistakes come out as one readable message and a non-zero exit, never a traceback:
 `error_boundary` turns every `WarroomError` into that (1: a file is invalid, 2: a command or
-value is wrong, 3: the database cannot be used).
+value is wrong, 3: the database cannot be used). An `EngineBug` is not the user's mistake: it
+says so, and exits 70.
 """
 
 from __future__ import annotations
@@ -10,19 +11,26 @@ from __future__ import annotations
 import functools
 import getpass
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from warroom.errors import InvalidInput, StoreError, UsageError, WarroomError
+from warroom.errors import EngineBug, InvalidInput, StoreError, UsageError, WarroomError
 from warroom.library import Library, default_library, default_roster, load_library
 from warroom.playbook.facts import clean_text
+
+if TYPE_CHECKING:
+    from warroom.channels import Channel
+    from warroom.runtime.runtime import Runtime
 
 app = typer.Typer(
     name="warroom",
@@ -55,6 +63,9 @@ def error_boundary(command: F) -> F:
         except StoreError as exc:
             err.print(f"warroom: {escape(str(exc))}")
             raise typer.Exit(3) from None
+        except EngineBug as exc:
+            err.print(f"warroom: a bug in warroom, nothing was written; please report: {exc}")
+            raise typer.Exit(70) from None
         except WarroomError as exc:
             err.print(f"warroom: {escape(str(exc))}")
             raise typer.Exit(2) from None
@@ -131,8 +142,20 @@ def actor(given: str | None) -> str:
         return "cli"
 
 
+def stop_on_signals() -> threading.Event:
+    """Set when SIGINT or SIGTERM arrives: a worker finishes its pass and stops cleanly."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
 @contextmanager
-def opened_runtime(db: Path | None, **channels: Any) -> Iterator[Any]:
+def opened_runtime(db: Path | None, **channels: Channel) -> Iterator[Runtime]:
     """A runtime on the incident database, on the system clock or on `WARROOM_CLOCK`.
 
     `WARROOM_CLOCK=2026-11-23T09:30+01:00` runs a command as if it were that moment: for
@@ -140,11 +163,11 @@ def opened_runtime(db: Path | None, **channels: Any) -> Iterator[Any]:
     """
     from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.runtime.runtime import Runtime
-    from warroom.store.sqlite import Store
+    from warroom.store.sqlite import SqliteStore
 
     frozen = os.environ.get(CLOCK_ENV)
     clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
-    store = Store.open(db or Path(os.environ.get(DB_ENV) or DEFAULT_DB))
+    store = SqliteStore.open(db or Path(os.environ.get(DB_ENV) or DEFAULT_DB))
     runtime = Runtime(store, clock, channels)
     try:
         yield runtime

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -23,6 +20,7 @@ from warroom.cli import (
     open_library,
     opened_runtime,
     out,
+    stop_on_signals,
 )
 from warroom.errors import InvalidInput, NotFound, UsageError
 from warroom.exercise.report import Report, score
@@ -33,7 +31,7 @@ from warroom.runtime.clock import AcceleratedClock, VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
 from warroom.specs import validate_source
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 from warroom.yamlsource import parse_yaml
 
 exercise_app = typer.Typer(help="Tabletop exercises: run a scenario, score it, replay it.")
@@ -110,7 +108,7 @@ def _run_simulated(
 ) -> Report:
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)  # a simulated run starts from nothing, so it repeats
-    store = Store.open(path, durable=False)  # rebuilt from the scenario on every run
+    store = SqliteStore.open(path, durable=False)  # rebuilt from the scenario on every run
     try:
         clock = VirtualClock(spec.start)
         outages: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -137,13 +135,7 @@ def _run_live(
     from warroom.channels.config import load_settings
     from warroom.channels.registry import build_channels
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals()
     channels = build_channels(load_settings(), out.file)
     with opened_runtime(db, **channels) as runtime:
         clock = AcceleratedClock(runtime.clock.now(), speed)

@@ -7,12 +7,8 @@ nothing. With one incident open, commands default to it.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import threading
 from datetime import datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -32,11 +28,12 @@ from warroom.cli import (
     opened_runtime,
     out,
     parse_facts,
+    stop_on_signals,
 )
 from warroom.durations import format_duration
 from warroom.engine import events as ev
 from warroom.engine.effects import SendMessage
-from warroom.engine.lifecycles import STEP_FINISHED
+from warroom.engine.lifecycles import dormant, finished
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import UsageError
@@ -56,7 +53,6 @@ IncidentOption = Annotated[
 AsOption = Annotated[
     str | None, typer.Option("--as", help="Who is acting (a person id from the roster).")
 ]
-FAULT_ENV = "WARROOM_FAULT"
 ChannelsOption = Annotated[
     Path | None,
     typer.Option(
@@ -391,14 +387,14 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
     steps = Table("step", "state", "SLA", title="Steps", title_justify="left")
     for step in book.steps:
         st = state.steps[step.id]
-        if st.state == "dormant":
+        if dormant(st):
             continue
         sla = "-"
         if step.due is not None:
             deadline = started + step.due
             if st.due_outcome:
                 sla = st.due_outcome
-            elif st.state not in STEP_FINISHED:
+            elif not finished(st):
                 left = deadline - now
                 sla = (
                     f"due in {format_duration(left)}"
@@ -502,13 +498,7 @@ def run(
         channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
     else:
         channels = build_channels(channel_settings(settings_file), out.file)
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop = stop_on_signals()
     with opened_runtime(db, **channels) as runtime:
         runtime.links = _links(settings_file)
         recovered = runtime.recover()
@@ -516,7 +506,9 @@ def run(
             err.print(f"requeued {recovered} messages a stopped worker left unsent")
         done = _work_once(runtime)
         if not until_idle:
-            err.print(f"worker {runtime.worker} running on {runtime.store.path}; Ctrl-C stops it")
+            err.print(
+                f"worker {runtime.worker} running on {runtime.store.location}; Ctrl-C stops it"
+            )
         while not stop.is_set() and (done or not until_idle):
             if not done:
                 stop.wait(poll)
@@ -547,12 +539,8 @@ def _links(settings_file: Path | None) -> ActionLinks | None:
 
 
 def _work_once(runtime: Runtime) -> int:
-    """One pass: timers, then the outbox. `WARROOM_FAULT=kill-before-dispatch` makes the
-    worker SIGKILL itself between the two, for the crash-recovery test."""
-    fired = runtime.fire_due_timers()
-    if os.environ.get(FAULT_ENV) == "kill-before-dispatch" and runtime.store.outbox():
-        os.kill(os.getpid(), signal.SIGKILL)
-    return fired + runtime.dispatch()
+    """One pass: timers, then the outbox."""
+    return runtime.fire_due_timers() + runtime.dispatch()
 
 
 inbound_app = typer.Typer(help="Replies arriving from people (the webhooks call the same code).")

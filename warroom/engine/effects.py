@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -39,11 +40,48 @@ class SendMessage:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
+class TimerKind(StrEnum):
+    """Why a step wants to be woken; the value is how the store and the event log spell it."""
+
+    ESCALATION = "esc"
+    """Nobody acknowledged the page: climb the ladder (or re-page)."""
+    DUE = "due"
+    """The step's SLA runs out."""
+    NEXT_UPDATE = "every"
+    """A recurring step (an update every hour) is due again."""
+    NEXT_AUDIENCE = "release"
+    """Staff first, but not forever: the next audience goes anyway."""
+
+
+@dataclass(frozen=True)
+class Timer:
+    """One wake-up per (kind, step): re-arming it replaces the earlier one.
+
+    Stored and logged as `kind:step` (`esc:assemble`), the form every log has used, so old
+    logs replay.
+    """
+
+    kind: TimerKind
+    step: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.step}"
+
+    @classmethod
+    def parse(cls, text: str) -> Timer | None:
+        """The timer a stored string names, or None for one this engine does not know."""
+        kind, _, step = text.partition(":")
+        try:
+            return cls(TimerKind(kind), step)
+        except ValueError:
+            return None
+
+
 @dataclass(frozen=True)
 class StartTimer:
     """Wake the incident at `at`; a wake-up whose token is no longer current is dropped."""
 
-    timer: str
+    timer: Timer
     token: int
     at: datetime
     purpose: str
@@ -51,7 +89,7 @@ class StartTimer:
 
 @dataclass(frozen=True)
 class CancelTimer:
-    timer: str
+    timer: Timer
 
 
 Effect = SendMessage | StartTimer | CancelTimer

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from warroom.errors import StoreError
+from warroom.errors import UnreadableEvent
 
 EVENT_TYPES: dict[str, type[Event]] = {}
 
@@ -41,7 +41,7 @@ def event_from_json(data: dict[str, Any]) -> Event:
     try:
         return EVENT_TYPES[str(kind)](**values)
     except (KeyError, TypeError) as exc:
-        raise StoreError(f"event log holds an event warroom cannot read: {data!r}") from exc
+        raise UnreadableEvent(f"an event warroom cannot read: {data!r}") from exc
 
 
 @dataclass(frozen=True, kw_only=True)

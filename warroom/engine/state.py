@@ -1,7 +1,10 @@
 """An incident as the engine sees it: a fold over its events, rebuilt the same way every time.
 
 Plain mutable data: `decide` updates it in place (copying a whole incident per event would
-cost more than the decision). The lifecycles in `lifecycles.py` move the `state` fields.
+cost more than the decision). The rule that keeps that safe: a refused command raises
+`CommandRejected` before anything changes, and the runtime drops its cached incident after
+any exception from `decide`, refolding it from the log (see `Runtime.submit`). The lifecycles
+in `lifecycles.py` move the `state` fields.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from warroom.engine.effects import Timer
+from warroom.engine.lifecycles import IncidentPhase
 from warroom.playbook.model import Playbook
 from warroom.roster.model import Contact, Roster
 
@@ -37,8 +42,12 @@ class StepState:
     occurrence: int = 0
     due_outcome: str | None = None
     audiences_released: int = 0
-    pending: list[str] = field(default_factory=list)
-    """Messages of the audience being released; the next audience waits for them."""
+    pending: set[str] = field(default_factory=set)
+    """Messages of the audience being released (and their fail-overs); the next audience
+    waits for them. Emptied when the step moves on, so a finished step holds none."""
+    unsettled: int = 0
+    """How many of `pending` no channel has answered yet: counted, so a receipt costs the
+    same at 20,000 recipients as at 20."""
     released_versions: list[int] = field(default_factory=list)
 
 
@@ -105,6 +114,35 @@ class MessageState:
     key_part: str = ""
     language: str = ""
 
+    def about(self) -> About:
+        """What this message carries, to send it again on another channel."""
+        return About(
+            self.purpose,
+            self.step,
+            self.key_part,
+            self.code,
+            self.statement,
+            self.version,
+            self.audience,
+            self.language,
+        )
+
+
+@dataclass(frozen=True)
+class About:
+    """What a message is for, apart from whom it goes to and on which channel: a page (with
+    its reply code), an approval request, a statement version for an audience, a notice."""
+
+    purpose: str  # page | approval | statement | notice
+    step: str
+    key_part: str
+    """Distinguishes this content in the idempotency key (`page2-4821`, `holding-v3`)."""
+    code: str | None = None
+    statement: str | None = None
+    version: int | None = None
+    audience: str | None = None
+    language: str = ""
+
 
 @dataclass(frozen=True)
 class Inquiry:
@@ -119,7 +157,7 @@ class Incident:
     id: str
     playbook: Playbook
     roster: Roster
-    state: str = "new"
+    state: str = IncidentPhase.NEW.value
     level: str = ""
     facts: dict[str, str] = field(default_factory=dict)
     started_at: datetime | None = None
@@ -129,7 +167,7 @@ class Incident:
     steps: dict[str, StepState] = field(default_factory=dict)
     statements: dict[str, StatementState] = field(default_factory=dict)
     messages: dict[str, MessageState] = field(default_factory=dict)
-    timers: dict[str, int] = field(default_factory=dict)
+    timers: dict[Timer, int] = field(default_factory=dict)
     inquiries: list[Inquiry] = field(default_factory=list)
     sequence: int = 0
     keys: set[str] = field(default_factory=set)
@@ -137,7 +175,7 @@ class Incident:
 
     @property
     def open(self) -> bool:
-        return self.state in ("active", "contained")
+        return self.state == IncidentPhase.ACTIVE
 
     def next_number(self) -> int:
         self.sequence += 1
@@ -146,6 +184,3 @@ class Incident:
     def holder(self, role: str) -> str | None:
         state = self.roles.get(role)
         return state.person if state else None
-
-    def roles_of(self, person: str) -> list[str]:
-        return [r for r, s in self.roles.items() if s.person == person]

@@ -15,9 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warroom.durations import format_duration
+from warroom.engine.effects import Timer, TimerKind
+from warroom.engine.events import TimerFired
+from warroom.engine.lifecycles import dormant
 from warroom.engine.state import Incident
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
-from warroom.store.sqlite import StoredEvent
+from warroom.store import StoredEvent
 
 
 def offset(start: datetime, moment: datetime | None) -> str:
@@ -240,9 +243,11 @@ def score(
                 first_order[release.audience] = key
                 first_release[release.audience] = release.at
     escalations = [
-        {"at": offset(start, s.at), "step": s.event.timer.split(":", 1)[1], "what": note}  # type: ignore[attr-defined]
+        {"at": offset(start, s.at), "step": timer.step, "what": note}
         for s in events
-        if s.event.kind == "timer-fired" and s.event.timer.startswith("esc:")  # type: ignore[attr-defined]
+        if isinstance(s.event, TimerFired)
+        and (timer := Timer.parse(s.event.timer)) is not None
+        and timer.kind is TimerKind.ESCALATION
         for note in s.notes
         if "stale" not in note
     ]
@@ -269,7 +274,7 @@ def score(
     slas = []
     for step in book.steps:
         state = incident.steps[step.id]
-        if step.due is None or state.state == "dormant":
+        if step.due is None or dormant(state):
             continue
         slas.append(
             {

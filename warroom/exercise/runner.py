@@ -19,7 +19,7 @@ from warroom.channels import Channel, Receipt
 from warroom.durations import format_duration
 from warroom.engine import events as ev
 from warroom.engine.effects import SendMessage
-from warroom.engine.lifecycles import STEP_FINISHED
+from warroom.engine.lifecycles import MESSAGE_FINAL, MessagePhase, dormant, finished
 from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, UsageError
 from warroom.exercise.schema import InjectSpec, ResponderSpec, ScenarioSpec
@@ -185,8 +185,8 @@ class Exercise:
         state = incident.steps[step_id]
         recurring = incident.playbook.step(step_id).every is not None
         return (
-            state.state in STEP_FINISHED
-            or state.state == "dormant"
+            finished(state)
+            or dormant(state)
             or (recurring and state.occurrence >= 0 and state.finished_at is not None)
         )
 
@@ -268,8 +268,8 @@ class Exercise:
         for message_id in self.watching:
             message = incident.messages[message_id]
             person = message.person
-            if message.state != "delivered":
-                if message.state not in ("failed", "undeliverable"):
+            if message.state != MessagePhase.DELIVERED:
+                if message.state not in MESSAGE_FINAL:
                     still.append(message_id)
                 continue
             if person is None or message.code is None or (person, message.code) in self.seen:

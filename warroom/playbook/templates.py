@@ -18,7 +18,7 @@ from jinja2 import StrictUndefined, TemplateError, meta, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
-from warroom.errors import WarroomError
+from warroom.errors import TemplateProblem as TemplateProblem  # raised here, caught by compile
 
 BUILTINS: dict[str, str] = {
     "incident": "the incident: incident.id, incident.title, incident.started_at",
@@ -124,10 +124,6 @@ _ENV = SandboxedEnvironment(
     keep_trailing_newline=False,
 )
 _ENV.filters.update(FILTERS)
-
-
-class TemplateProblem(WarroomError):
-    """A template that does not compile or render; the compile step turns it into a diagnostic."""
 
 
 @lru_cache(maxsize=4096)

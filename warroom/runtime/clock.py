@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from warroom.errors import UsageError
 
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+@runtime_checkable
+class SteerableClock(Clock, Protocol):
+    """A clock that moves only when told to: exercises and tests jump from wake-up to wake-up."""
+
+    def advance(self, delta: timedelta) -> datetime: ...
+
+    def set(self, moment: datetime) -> None: ...
 
 
 class SystemClock:
@@ -23,7 +34,7 @@ class SystemClock:
 class VirtualClock:
     def __init__(self, start: datetime) -> None:
         if start.tzinfo is None:
-            raise ValueError("a virtual clock needs a time with a UTC offset")
+            raise UsageError("a virtual clock needs a time with a UTC offset")
         self._now = start
 
     def now(self) -> datetime:
@@ -45,7 +56,7 @@ class AcceleratedClock:
 
     def __init__(self, start: datetime, speed: float = 1.0) -> None:
         if speed <= 0:
-            raise ValueError("speed must be above 0")
+            raise UsageError("speed must be above 0")
         self.start = start
         self.speed = speed
         self._began = time.monotonic()

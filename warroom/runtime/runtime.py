@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from warroom.channels import Channel, Receipt
+from warroom.channels import Channel, Receipt, Reconciler
 from warroom.channels.sandbox import SandboxChannel
 from warroom.engine import lifecycles as lc
 from warroom.engine.decide import Decision, decide, new_incident
@@ -34,13 +34,20 @@ from warroom.engine.events import (
     Rejected,
     TimerFired,
 )
+from warroom.engine.lifecycles import (
+    INCIDENT_IN_HAND,
+    IncidentPhase,
+    MessagePhase,
+    OutboxPhase,
+    awaits_acknowledgement,
+)
 from warroom.engine.replies import Reply, parse_reply
 from warroom.engine.state import Incident, MessageState
-from warroom.errors import CommandRejected, NotFound, StoreError, WarroomError
-from warroom.runtime.clock import Clock
+from warroom.errors import CommandRejected, NotFound, StoreError, UsageError, WarroomError
+from warroom.runtime.clock import Clock, SteerableClock
 from warroom.runtime.links import ACTIONS, ActionLinks, LinkClaim
 from warroom.runtime.snapshot import Snapshot
-from warroom.store.sqlite import InboundEntry, OutboxRow, Store
+from warroom.store import InboundEntry, OutboxRow, Store
 
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled belongs to a worker that died."""
@@ -68,7 +75,7 @@ class Outcome:
     effects: int
 
 
-OPEN = ("new", "active", "contained", "resolved")
+OPEN = INCIDENT_IN_HAND
 """An incident still in hand: closing or cancelling it frees its alert key."""
 
 
@@ -374,9 +381,11 @@ class Runtime:
         return self._current(incident_id)[0]
 
     def open_incident(self) -> str:
-        """The one incident still in hand (active, contained, or resolved but not closed),
+        """The one incident still in hand (active, or resolved but not closed),
         for commands given without an incident id."""
-        open_ones = [r for r in self.store.incidents(open_only=True) if r.state != "new"]
+        open_ones = [
+            r for r in self.store.incidents(open_only=True) if r.state != IncidentPhase.NEW
+        ]
         if not open_ones:
             raise NotFound("no open incident; give its id, or `warroom activate` one")
         if len(open_ones) > 1:
@@ -513,7 +522,7 @@ class Runtime:
             step = incident.steps.get(message.step)
             return (
                 step is not None
-                and step.state in ("paged", "escalated")
+                and awaits_acknowledgement(step)
                 and message.person not in step.acked
             )
         statement = incident.statements.get(message.statement or "")
@@ -641,7 +650,7 @@ class Runtime:
                         # misconfigured (a revoked token): nothing was processed, so the
                         # message simply waits in the queue for the fixed configuration
                         refused = refused or outcome
-                        self.store.postpone(row.id, "queued", now, str(outcome), now)
+                        self.store.postpone(row.id, OutboxPhase.QUEUED, now, str(outcome), now)
                     else:
                         self._settle(row, outcome)
         except BaseException:
@@ -677,16 +686,21 @@ class Runtime:
 
     def _settle(self, row: OutboxRow, receipt: Receipt) -> None:
         now = self.clock.now()
-        if receipt.status == "unknown":
+        if receipt.status == OutboxPhase.UNKNOWN:
             wait = max(RECONCILE_AFTER, backoff(row.id, row.attempts))
-            self.store.postpone(row.id, "unknown", now + wait, receipt.detail, now)
-        elif receipt.status == "failed" and receipt.retryable and row.attempts < MAX_ATTEMPTS:
+            self.store.postpone(row.id, OutboxPhase.UNKNOWN, now + wait, receipt.detail, now)
+        elif (
+            receipt.status == MessagePhase.FAILED
+            and receipt.retryable
+            and row.attempts < MAX_ATTEMPTS
+        ):
             wait = backoff(row.id, row.attempts)
             detail = f"{receipt.detail}; attempt {row.attempts}, retry in {wait.seconds}s"
-            self.store.postpone(row.id, "queued", now + wait, detail, now)
-        elif receipt.status == "failed" and receipt.retryable:
+            self.store.postpone(row.id, OutboxPhase.QUEUED, now + wait, detail, now)
+        elif receipt.status == MessagePhase.FAILED and receipt.retryable:
             final = Receipt(
-                "failed", detail=f"gave up after {row.attempts} attempts: {receipt.detail}"
+                MessagePhase.FAILED,
+                detail=f"gave up after {row.attempts} attempts: {receipt.detail}",
             )
             self._record(row.message, final)
         else:
@@ -696,20 +710,20 @@ class Runtime:
         """Ask the provider whether an unanswered send went through, before resending."""
         now = self.clock.now()
         channel = self.channels.get(row.channel)
-        reconcile = getattr(channel, "reconcile", None)
-        if reconcile is None:  # the channel cannot tell, and repeats nothing: send again
-            self.store.postpone(row.id, "queued", now, "resending: outcome unknown", now)
+        if not isinstance(channel, Reconciler):  # it cannot tell, and repeats nothing: resend
+            self.store.postpone(row.id, OutboxPhase.QUEUED, now, "resending: outcome unknown", now)
             return
         since = (self.store.claimed_at(row.id) or now) - timedelta(minutes=1)
-        found: Receipt | None = reconcile(row.message, since)
+        found = channel.reconcile(row.message, since)
         if found is None:
-            self.store.postpone(row.id, "queued", now, "not found at the provider; resending", now)
-        elif found.status == "unknown" and row.attempts >= MAX_ATTEMPTS:
+            detail = "not found at the provider; resending"
+            self.store.postpone(row.id, OutboxPhase.QUEUED, now, detail, now)
+        elif found.status == OutboxPhase.UNKNOWN and row.attempts >= MAX_ATTEMPTS:
             gave_up = f"outcome still unknown after {row.attempts} attempts: {found.detail}"
-            self._record(row.message, Receipt("failed", detail=gave_up))
-        elif found.status == "unknown":
+            self._record(row.message, Receipt(MessagePhase.FAILED, detail=gave_up))
+        elif found.status == OutboxPhase.UNKNOWN:
             wait = max(RECONCILE_AFTER, backoff(row.id, row.attempts))
-            self.store.postpone(row.id, "unknown", now + wait, found.detail, now)
+            self.store.postpone(row.id, OutboxPhase.UNKNOWN, now + wait, found.detail, now)
         else:
             self._record(row.message, found)
 
@@ -762,9 +776,9 @@ class Runtime:
 
     def run_until(self, moment: datetime) -> int:
         """On a virtual clock: jump from timer to timer up to `moment`, working at each."""
-        set_clock = getattr(self.clock, "set", None)
-        if set_clock is None:
-            raise WarroomError("run_until needs a virtual clock")
+        if not isinstance(self.clock, SteerableClock):
+            raise UsageError("run_until needs a virtual clock")
+        set_clock = self.clock.set
         done = self.work()
         while True:
             following = self.next_wake_up()
@@ -781,7 +795,7 @@ def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt | WarroomError:
     messages of the pass are still recorded before the worker stops."""
     row, channel = route
     if channel is None:
-        return Receipt("undeliverable", detail=f"no {row.channel} channel is configured")
+        return Receipt(MessagePhase.UNDELIVERABLE, detail=f"no {row.channel} channel is configured")
     try:
         return channel.send(row.message)
     except WarroomError as exc:

@@ -16,13 +16,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from warroom.engine.lifecycles import dormant
 from warroom.engine.state import Incident
 from warroom.playbook.facts import to_fill_in
 from warroom.runtime.runtime import Runtime
 from warroom.server.desk import Desk
 from warroom.server.intake import UNAUTHENTICATED, documented, not_configured
 from warroom.server.twilio_webhooks import DeskDep
-from warroom.store.sqlite import IncidentRow, StoredEvent
+from warroom.store import IncidentRow, StoredEvent
 
 bearer = HTTPBearer(auto_error=False, description="WARROOM_API_TOKEN")
 
@@ -176,7 +177,7 @@ def _detail(row: IncidentRow, state: Incident, counts: dict[str, int]) -> Incide
     steps = []
     for step in book.steps:
         current = state.steps[step.id]
-        if current.state == "dormant":
+        if dormant(current):
             continue
         due = started + step.due if started and step.due else None
         steps.append(

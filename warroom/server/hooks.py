@@ -40,7 +40,7 @@ from warroom.server.intake import (
 )
 from warroom.server.settings import rate_window
 from warroom.server.twilio_webhooks import DeskDep
-from warroom.store.sqlite import InboundEntry
+from warroom.store import InboundEntry
 from warroom.triggers import Alert, TriggerMatch, match_alert, read_alerts
 
 router = APIRouter(prefix="/hooks", tags=["triggers"])

@@ -20,7 +20,7 @@ from starlette.datastructures import ImmutableMultiDict
 
 from warroom.errors import UsageError
 from warroom.server.desk import Desk
-from warroom.store.sqlite import InboundEntry
+from warroom.store import InboundEntry
 
 MAX_BODY = 1 << 20
 """1 MiB: far above any real webhook (Twilio's largest is a few KiB), far below harm."""

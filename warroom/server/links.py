@@ -20,7 +20,7 @@ from warroom.runtime.runtime import LinkRequest, ReplyOutcome, Runtime
 from warroom.server.desk import Desk
 from warroom.server.intake import digest
 from warroom.server.twilio_webhooks import DeskDep
-from warroom.store.sqlite import InboundEntry
+from warroom.store import InboundEntry
 
 router = APIRouter(tags=["links"])
 pages = Environment(

@@ -28,7 +28,7 @@ from warroom.server.app import create_app
 from warroom.server.desk import Desk, WorkerPulse
 from warroom.server.hooks import RateLimit, TriggerLibrary
 from warroom.server.settings import ServerSettings
-from warroom.store.sqlite import Store
+from warroom.store.sqlite import SqliteStore
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 """Often enough for `/readyz` on another node, rarely enough not to be a write per poll."""
@@ -85,7 +85,7 @@ def build_service(
         if settings.public_url and settings.secret
         else None
     )
-    store = Store.open(db, shared=True)
+    store = SqliteStore.open(db, shared=True)
     runtime = Runtime(store, clock, links=links)
     wake = threading.Event()
     stop = threading.Event()
@@ -138,7 +138,7 @@ def _work(
 ) -> None:
     """The worker thread: passes until stopped, woken early by a nudge from a request."""
     try:
-        store = Store.open(db)
+        store = SqliteStore.open(db)
     except WarroomError as exc:
         pulse.error = str(exc)
         return

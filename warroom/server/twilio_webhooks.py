@@ -40,7 +40,7 @@ from warroom.server.intake import (
     refuse,
     require_type,
 )
-from warroom.store.sqlite import InboundEntry
+from warroom.store import InboundEntry
 
 router = APIRouter(tags=["twilio"])
 

@@ -12,14 +12,34 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
 from warroom.engine.events import Event, event_from_json
-from warroom.errors import NotFound, StoreError
+from warroom.engine.lifecycles import INCIDENT_IN_HAND, OutboxPhase
+from warroom.store.port import (
+    INBOUND_BODY_KEPT,
+    AlertBinding,
+    DueTimer,
+    InboundEntry,
+    IncidentRow,
+    OutboxRow,
+    StoredEvent,
+)
+
+__all__ = [
+    "INBOUND_BODY_KEPT",
+    "AlertBinding",
+    "DueTimer",
+    "InboundEntry",
+    "IncidentRow",
+    "OutboxRow",
+    "SqliteStore",
+    "Store",
+    "StoredEvent",
+]
+from warroom.errors import NotFound, StoreError, UnreadableEvent
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -119,81 +139,6 @@ def unstamp(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    seq: int
-    incident: str
-    n: int
-    at: datetime
-    event: Event
-    notes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class IncidentRow:
-    id: str
-    playbook: str
-    title: str
-    state: str
-    level: str
-    exercise: bool
-    opened_at: datetime
-    updated_at: datetime
-    snapshot: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: str
-    incident: str
-    key: str
-    channel: str
-    message: SendMessage
-    state: str
-    attempts: int
-    detail: str
-
-
-INBOUND_BODY_KEPT = 2000
-"""Enough of a reply or payload to read what it said; a 1 MiB body is not kept whole."""
-
-
-@dataclass(frozen=True)
-class InboundEntry:
-    """One request to a webhook or link, or one reply: what came, and what warroom made of
-    it. `verdict` is one of `received` (logged, not yet judged), `accepted`, `duplicate`,
-    `unauthenticated`, `malformed`, `no-effect`."""
-
-    at: datetime
-    route: str
-    channel: str
-    sender: str
-    body: str
-    verdict: str
-    outcome: str = ""
-    incident: str | None = None
-    delivery_id: str | None = None
-    body_hash: str = ""
-    id: int = 0
-
-
-@dataclass(frozen=True)
-class AlertBinding:
-    incident: str
-    fingerprints: frozenset[str]
-    resolved: frozenset[str]
-    state: str
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class DueTimer:
-    incident: str
-    timer: str
-    token: int
-    due_at: datetime
-
-
 def _outbox_row(row: sqlite3.Row) -> OutboxRow:
     return OutboxRow(
         row["id"],
@@ -207,8 +152,8 @@ def _outbox_row(row: sqlite3.Row) -> OutboxRow:
     )
 
 
-class Store:
-    """One SQLite database. Open it with `Store.open(path)`; it is safe across processes."""
+class SqliteStore:
+    """One SQLite database. Open it with `SqliteStore.open(path)`; it is safe across processes."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
@@ -217,7 +162,7 @@ class Store:
     @classmethod
     def open(
         cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True, shared: bool = False
-    ) -> Store:
+    ) -> SqliteStore:
         """`durable=False` skips waiting for the disk: only for a database that can be rebuilt
         from scratch, such as a simulated exercise's. `shared=True` lets several threads use
         the connection, one at a time: the server serialises its requests on it."""
@@ -304,6 +249,10 @@ class Store:
                 raise
             self.db.execute("COMMIT")
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     # -- incidents and events --------------------------------------------------------------
 
     def create_incident(
@@ -313,7 +262,7 @@ class Store:
         title: str,
         level: str,
         exercise: bool,
-        snapshot: dict[str, Any],
+        snapshot: dict[str, object],
         now: datetime,
     ) -> None:
         self.db.execute(
@@ -346,11 +295,13 @@ class Store:
         return self._incident(row)
 
     def incidents(self, *, open_only: bool = False) -> list[IncidentRow]:
-        query = "SELECT * FROM incidents"
+        query, args = "SELECT * FROM incidents", tuple(sorted(INCIDENT_IN_HAND))
         if open_only:
-            query += " WHERE state IN ('new', 'active', 'contained', 'resolved')"
+            query += f" WHERE state IN ({', '.join('?' * len(args))})"
         with self._errors():
-            rows = self.db.execute(query + " ORDER BY opened_at, id").fetchall()
+            rows = self.db.execute(
+                query + " ORDER BY opened_at, id", args if open_only else ()
+            ).fetchall()
         return [self._incident(row) for row in rows]
 
     @staticmethod
@@ -379,11 +330,17 @@ class Store:
                 incident=row["incident"],
                 n=row["n"],
                 at=unstamp(row["at"]),
-                event=event_from_json(json.loads(row["body"])),
+                event=self._event(row["body"]),
                 notes=tuple(json.loads(row["notes"])),
             )
             for row in rows
         ]
+
+    def _event(self, body: str) -> Event:
+        try:
+            return event_from_json(json.loads(body))
+        except UnreadableEvent as exc:
+            raise StoreError(f"database {self.path}: the event log holds {exc}") from exc
 
     def last_n(self, incident_id: str) -> int:
         row = self.db.execute(
@@ -436,12 +393,18 @@ class Store:
                     "INSERT INTO timers (incident, timer, token, due_at, purpose)"
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident, timer) DO UPDATE SET"
                     " token = excluded.token, due_at = excluded.due_at, purpose = excluded.purpose",
-                    (incident_id, effect.timer, effect.token, stamp(effect.at), effect.purpose),
+                    (
+                        incident_id,
+                        str(effect.timer),
+                        effect.token,
+                        stamp(effect.at),
+                        effect.purpose,
+                    ),
                 )
             elif isinstance(effect, CancelTimer):
                 self.db.execute(
                     "DELETE FROM timers WHERE incident = ? AND timer = ?",
-                    (incident_id, effect.timer),
+                    (incident_id, str(effect.timer)),
                 )
         self.db.execute(
             "UPDATE incidents SET state = ?, level = ?, updated_at = ? WHERE id = ?",
@@ -619,8 +582,9 @@ class Store:
         """When the next postponed message (a retry, a reconciliation) becomes due."""
         with self._errors():
             row = self.db.execute(
-                "SELECT MIN(not_before) FROM outbox WHERE state IN ('queued', 'unknown')"
-                " AND not_before IS NOT NULL"
+                "SELECT MIN(not_before) FROM outbox WHERE state IN (?, ?)"
+                " AND not_before IS NOT NULL",
+                (OutboxPhase.QUEUED, OutboxPhase.UNKNOWN),
             ).fetchone()
         return unstamp(row[0]) if row and row[0] else None
 
@@ -628,18 +592,31 @@ class Store:
         """Mark up to `limit` queued messages `sending` for this worker, oldest first."""
         with self.transaction():
             rows = self.db.execute(
-                "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?,"
+                "UPDATE outbox SET state = ?, claimed_by = ?, claimed_at = ?,"
                 " attempts = attempts + 1, updated_at = ? WHERE id IN ("
-                " SELECT id FROM outbox WHERE state = 'queued'"
+                " SELECT id FROM outbox WHERE state = ?"
                 " AND (not_before IS NULL OR not_before <= ?) ORDER BY event_seq, rowid LIMIT ?)"
                 " RETURNING *",
-                (worker, stamp(now), stamp(now), stamp(now), limit),
+                (
+                    OutboxPhase.SENDING,
+                    worker,
+                    stamp(now),
+                    stamp(now),
+                    OutboxPhase.QUEUED,
+                    stamp(now),
+                    limit,
+                ),
             ).fetchall()
         rows = sorted(rows, key=lambda r: (r["event_seq"], r["id"]))
         return [_outbox_row(r) for r in rows]
 
     def postpone(
-        self, message_id: str, state: str, not_before: datetime, detail: str, now: datetime
+        self,
+        message_id: str,
+        state: OutboxPhase,
+        not_before: datetime,
+        detail: str,
+        now: datetime,
     ) -> None:
         """Back to `queued` (a retry) or to `unknown` (to be reconciled), not before a time.
         Call inside `transaction()`."""
@@ -653,10 +630,17 @@ class Store:
         """Messages whose send had no clear answer and are due to be reconciled."""
         with self.transaction():
             rows = self.db.execute(
-                "UPDATE outbox SET state = 'reconciling', claimed_by = ?, updated_at = ?"
-                " WHERE id IN (SELECT id FROM outbox WHERE state = 'unknown'"
+                "UPDATE outbox SET state = ?, claimed_by = ?, updated_at = ?"
+                " WHERE id IN (SELECT id FROM outbox WHERE state = ?"
                 " AND not_before <= ? ORDER BY event_seq, rowid LIMIT ?) RETURNING *",
-                (worker, stamp(now), stamp(now), limit),
+                (
+                    OutboxPhase.RECONCILING,
+                    worker,
+                    stamp(now),
+                    OutboxPhase.UNKNOWN,
+                    stamp(now),
+                    limit,
+                ),
             ).fetchall()
         return [_outbox_row(r) for r in sorted(rows, key=lambda r: (r["event_seq"], r["id"]))]
 
@@ -671,9 +655,14 @@ class Store:
         may have happened), so they are reconciled before anything is sent again."""
         with self.transaction():
             cursor = self.db.execute(
-                "UPDATE outbox SET state = 'unknown', not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN ('sending', 'reconciling') AND claimed_at <= ?",
-                (stamp(older_than),),
+                "UPDATE outbox SET state = ?, not_before = claimed_at, claimed_by = NULL"
+                " WHERE state IN (?, ?) AND claimed_at <= ?",
+                (
+                    OutboxPhase.UNKNOWN,
+                    OutboxPhase.SENDING,
+                    OutboxPhase.RECONCILING,
+                    stamp(older_than),
+                ),
             )
         return cursor.rowcount
 
@@ -729,3 +718,7 @@ def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
     if "unable to open" in text:
         return StoreError(f"cannot open database {path} ({exc})")
     return StoreError(f"database {path}: {exc}")
+
+
+Store = SqliteStore
+"""The name this class had before the `Store` protocol (`warroom.store.port`) existed."""

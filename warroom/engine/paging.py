@@ -1,0 +1,309 @@
+"""Paging and escalation: who is paged for a step, which acknowledgement answers which page,
+and what happens when nobody answers (the ladder: next candidate, more people, a higher level,
+repeated pages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from warroom.durations import format_duration as _span
+from warroom.engine import levels, steps
+from warroom.engine import lifecycles as lc
+from warroom.engine.assignment import role_candidates
+from warroom.engine.context import Ctx
+from warroom.engine.effects import Timer, TimerKind
+from warroom.engine.events import Acknowledged, EscalationRequested
+from warroom.engine.registry import handles
+from warroom.engine.render import page_text
+from warroom.engine.state import About, StepState
+from warroom.errors import CommandRejected
+from warroom.playbook.model import Escalation, Step
+from warroom.roster.model import Contact
+from warroom.specs import one_of
+
+
+def page_step(ctx: Ctx, step: Step, state: StepState) -> None:
+    lc.fire(lc.STEP, "page", state, f"step {step.id}")
+    state.page_round += 1
+    paged = 0
+    for audience in step.page:
+        for role in ctx.book.audiences[audience].roles:
+            person = ctx.inc.holder(role)
+            if person is None:
+                ctx.note(f"{step.title}: nobody holds {role} to page")
+                continue
+            state.paged[person] = role
+            paged += page(ctx, step, state, ctx.inc.roster.person(person).contact(), role)
+        for recipient in ctx.audience(audience, roles=False):
+            key = recipient.contact.person_id or _address(recipient.contact)
+            state.paged.setdefault(key, None)
+            paged += page(ctx, step, state, recipient.contact, None, recipient.channels)
+    if not paged:
+        ctx.note(f"{step.title}: nobody could be paged; escalation will go on")
+    if step.escalations:
+        first = step.escalations[0]
+        ctx.start_timer(Timer(TimerKind.ESCALATION, step.id), ctx.now + first.after, "escalation")
+
+
+def page(
+    ctx: Ctx,
+    step: Step,
+    state: StepState,
+    contact: Contact,
+    role: str | None,
+    channels: Iterable[str] | None = None,
+) -> int:
+    """Page one person on each channel they have; returns how many messages went out."""
+    code = ctx.code()
+    role_title = ctx.book.roles[role].title if role else "escalation contact"
+    if contact.person_id:
+        state.acked.pop(contact.person_id, None)  # a new page needs its own answer
+    about = About("page", step.id, f"page{state.page_round}-{code}", code=code)
+    subject = f"[warroom] {ctx.book.title}: {step.title}"
+    sent = 0
+    for channel in channels or contact.channels():
+        text = page_text(ctx.inc, step, role_title, code, contact.language or "en")
+        sent += bool(ctx.send(contact, channel, text, subject, about))
+    if sent:
+        who = contact.name + (f" ({role_title})" if role else "")
+        ctx.note(f"{step.title}: paged {who}, code {code}")
+    return sent
+
+
+def _address(contact: Contact) -> str:
+    return contact.phone or contact.email or contact.name
+
+
+def paged_roles(ctx: Ctx, step: Step) -> list[str]:
+    return [r for a in step.page for r in ctx.book.audiences[a].roles]
+
+
+def unacknowledged_roles(ctx: Ctx, step: Step) -> list[str]:
+    return [r for r in paged_roles(ctx, step) if ctx.inc.roles[r].acked_at is None]
+
+
+def page_complete(ctx: Ctx, step: Step, state: StepState, latest: str) -> bool:
+    """Acknowledged when every paged role has answered and, if the page also went to groups
+    or people, one of them has; an escalation target answering takes it over."""
+    if latest in state.targets:
+        return True
+    if unacknowledged_roles(ctx, step):
+        return False
+    others = [p for p, r in state.paged.items() if r is None and p not in state.targets]
+    return not others or any(p in state.acked for p in others)
+
+
+@handles(Acknowledged)
+def acknowledged(ctx: Ctx, event: Acknowledged) -> None:
+    step_id = locate_page(ctx, event.person, event.step, event.code)
+    step, state = ctx.book.step(step_id), ctx.inc.steps[step_id]
+    state.acked[event.person] = ctx.now
+    held = [r for r in paged_roles(ctx, step) if ctx.inc.holder(r) == event.person]
+    took = f" ({', '.join(ctx.book.roles[r].title for r in held)})" if held else ""
+    ctx.note(f"{step.title}: {ctx.name(event.person)}{took} acknowledged")
+    for role in held:
+        ctx.inc.roles[role].acked_at = ctx.now
+    if page_complete(ctx, step, state, event.person):
+        if step.ack_within and state.started_at is not None:
+            waited = ctx.now - state.started_at
+            verdict = "met" if waited <= step.ack_within else "missed"
+            ctx.note(
+                f"{step.title}: acknowledged after {_span(waited)} "
+                f"(ack within {_span(step.ack_within)} {verdict}); paging stops"
+            )
+        steps.finish(ctx, step, state, "acknowledge")
+        steps.advance(ctx)
+    else:
+        waiting = unacknowledged_roles(ctx, step)
+        if waiting:
+            titles = ", ".join(ctx.book.roles[r].title for r in waiting)
+            ctx.note(f"{step.title}: still waiting for {titles}")
+
+
+def open_pages(ctx: Ctx, person: str) -> list[str]:
+    """The steps waiting for this person's acknowledgement."""
+    return [
+        sid
+        for sid, s in ctx.inc.steps.items()
+        if lc.awaits_acknowledgement(s) and person in s.paged and person not in s.acked
+    ]
+
+
+def locate_page(ctx: Ctx, person: str, step_id: str | None, code: str | None) -> str:
+    """Which open page an acknowledgement answers; ambiguity is refused, not guessed."""
+    if person not in ctx.inc.roster.people and not any(
+        person in s.paged for s in ctx.inc.steps.values()
+    ):
+        ctx.known_person(person)
+    if code is not None:
+        message = next(
+            (m for m in ctx.inc.messages.values() if m.code == code and m.purpose == "page"),
+            None,
+        )
+        if message is None or message.person != person:
+            raise CommandRejected(f"code {code!r} was not sent to {ctx.name(person)}")
+        step_id = message.step
+    waiting = open_pages(ctx, person)
+    if step_id is not None:
+        if step_id not in ctx.inc.steps:
+            raise CommandRejected(
+                f"unknown step {step_id!r} (expected one of: {one_of(ctx.inc.steps)})"
+            )
+        if step_id not in waiting:
+            raise CommandRejected(
+                f"{ctx.name(person)} has no open page for step {step_id!r}"
+                + (f" (open: {', '.join(waiting)})" if waiting else "")
+            )
+        return step_id
+    if not waiting:
+        raise CommandRejected(f"{ctx.name(person)} was not paged, or has already acknowledged")
+    if len(waiting) > 1:
+        raise CommandRejected(
+            f"{ctx.name(person)} has open pages for {', '.join(waiting)}; say which "
+            "(--step, or the code from the page)"
+        )
+    return waiting[0]
+
+
+# -- escalation -------------------------------------------------------------------------------
+
+
+def escalation_due(ctx: Ctx, step: Step, state: StepState) -> None:
+    if lc.awaits_acknowledgement(state):
+        escalate(ctx, step, state)
+
+
+@handles(EscalationRequested)
+def escalation_requested(ctx: Ctx, event: EscalationRequested) -> None:
+    waiting = [s for s in ctx.book.steps if lc.awaits_acknowledgement(ctx.inc.steps[s.id])]
+    if event.step is not None:
+        chosen = [s for s in waiting if s.id == event.step]
+        if not chosen:
+            raise CommandRejected(
+                f"step {event.step!r} is not waiting for acknowledgement "
+                f"(waiting: {', '.join(s.id for s in waiting) or 'none'})"
+            )
+    else:
+        chosen = waiting[:1]
+    if not chosen or not chosen[0].escalations:
+        raise CommandRejected("no step with an escalation ladder is waiting for acknowledgement")
+    step = chosen[0]
+    ctx.note(f"{step.title}: escalated by hand by {event.by or 'unknown'}")
+    escalate(ctx, step, ctx.inc.steps[step.id])
+
+
+def escalate(ctx: Ctx, step: Step, state: StepState) -> None:
+    """Climb one rung of the ladder; past the last rung, a `repeat` keeps re-paging."""
+    last = len(step.escalations) - 1
+    if lc.can(lc.STEP, "escalate", state):  # the first rung; later ones stay escalated
+        lc.fire(lc.STEP, "escalate", state, f"step {step.id}")
+    if state.rung > last:
+        repage(ctx, step, state)
+        arm_repeat(ctx, step, state)
+        return
+    rung = step.escalations[state.rung]
+    if rung.next_candidate:
+        next_candidates(ctx, step, state)
+    if rung.page:
+        page_targets(ctx, step, state, rung)
+    if rung.repeat is not None:
+        repage(ctx, step, state)
+    if rung.raise_level is not None:
+        levels.raise_level(ctx, rung.raise_level, f"{step.title} not acknowledged")
+    state.rung += 1
+    if state.rung <= last:
+        # counted from the page, not from this wake-up: a worker that was down for a while
+        # catches up on the ladder instead of pushing every later rung back
+        paged_at = state.started_at or ctx.now
+        following = step.escalations[state.rung]
+        timer = Timer(TimerKind.ESCALATION, step.id)
+        ctx.start_timer(timer, paged_at + following.after, "escalation")
+    elif rung.repeat is not None:
+        arm_repeat(ctx, step, state)
+
+
+def arm_repeat(ctx: Ctx, step: Step, state: StepState) -> None:
+    """The next repeat on the ladder's own beat (page time + after + k * repeat), and never
+    in the past: a worker back after an hour re-pages once, not six times."""
+    rung = step.escalations[-1]
+    if rung.repeat is None:
+        return
+    base = (state.started_at or ctx.now) + rung.after
+    slots = (ctx.now - base) // rung.repeat + 1
+    timer = Timer(TimerKind.ESCALATION, step.id)
+    ctx.start_timer(timer, base + slots * rung.repeat, "repeat page")
+
+
+def next_candidates(ctx: Ctx, step: Step, state: StepState) -> None:
+    inc = ctx.inc
+    for role in unacknowledged_roles(ctx, step):
+        holder = inc.roles[role]
+        silent = ctx.name(holder.person)
+        candidates = role_candidates(ctx.book, inc.roster, role, ctx.now, inc.level, inc.facts)
+        taken = {s.person for r, s in inc.roles.items() if r != role}
+        following = [c for c in candidates if c.eligible and c.person.id not in holder.tried]
+        fresh = [c for c in following if c.person.id not in taken] or following
+        if not fresh:
+            ctx.note(f"{step.title}: no further candidate for {role}; {silent} still paged")
+            continue
+        chosen = fresh[0]
+        holder.person = chosen.person.id
+        holder.tried.append(chosen.person.id)
+        state.paged[chosen.person.id] = role
+        rank = candidates.index(chosen) + 1
+        ctx.note(
+            f"{ctx.book.roles[role].title}: {silent} did not acknowledge; moves to "
+            f"{chosen.person.name} (candidate {rank}, {chosen.selector})"
+        )
+        page(ctx, step, state, chosen.person.contact(), role)
+
+
+def page_targets(ctx: Ctx, step: Step, state: StepState, rung: Escalation) -> None:
+    selectors = []
+    for selector in rung.page:
+        if selector.startswith("role:"):
+            holder = ctx.inc.holder(selector[5:])
+            if holder:
+                selectors.append(holder)
+        else:
+            selectors.append(selector)
+    for candidate in ctx.inc.roster.candidates(selectors, ctx.now):
+        if not candidate.eligible:
+            ctx.note(
+                f"{step.title}: not paging {candidate.person.name}: "
+                + ", ".join(candidate.problems)
+            )
+            continue
+        if candidate.person.id not in state.paged:
+            state.paged[candidate.person.id] = None
+        if candidate.person.id not in state.targets:
+            state.targets.append(candidate.person.id)
+        page(ctx, step, state, candidate.person.contact(), None)
+
+
+def repage(ctx: Ctx, step: Step, state: StepState) -> None:
+    state.page_round += 1
+    waiting = [p for p in state.paged if p not in state.acked]
+    current = {ctx.inc.holder(r) for r in paged_roles(ctx, step)}
+    for person in waiting:
+        role = state.paged[person]
+        if role is not None and person not in current:
+            continue  # replaced by the next candidate; they are not chased any more
+        found = ctx.inc.roster.people.get(person)
+        if found is not None:
+            page(ctx, step, state, found.contact(), role)
+
+
+def page_new_holder(ctx: Ctx, role_id: str, person_id: str) -> bool:
+    """Whoever takes a role over is paged by every step still waiting on that role; returns
+    whether any step did."""
+    person = ctx.inc.roster.person(person_id)
+    paged = False
+    for step in ctx.book.steps:
+        state = ctx.inc.steps[step.id]
+        if lc.awaits_acknowledgement(state) and role_id in paged_roles(ctx, step):
+            state.paged[person_id] = role_id
+            page(ctx, step, state, person.contact(), role_id)
+            paged = True
+    return paged

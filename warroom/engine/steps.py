@@ -1,0 +1,107 @@
+"""How a playbook's steps move: a step starts when the steps it comes after are done, does
+its kind of work (page, approve, send), finishes against its SLA, and recurs if it repeats.
+
+Every concern that can let a step move on (an acknowledgement, an approval, a settled
+audience, a raised level) ends by calling `advance`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from warroom.durations import format_duration as _span
+from warroom.engine import approval, paging, release, versions
+from warroom.engine import lifecycles as lc
+from warroom.engine.context import Ctx
+from warroom.engine.effects import Timer, TimerKind
+from warroom.engine.state import StepState
+from warroom.playbook.model import Action, Step
+
+
+def advance(ctx: Ctx) -> None:
+    """Start every step whose dependencies are done; repeat until nothing moves."""
+    if not ctx.inc.open:
+        return
+    moved = True
+    while moved:
+        moved = False
+        for step in ctx.book.steps:
+            state = ctx.inc.steps[step.id]
+            if lc.waiting(state) and all(lc.done(ctx.inc.steps[d]) for d in step.after):
+                lc.fire(lc.STEP, "ready", state, f"step {step.id}")
+                state.started_at = ctx.now
+                moved = True
+            if _startable(step, state) and start(ctx, step, state):
+                moved = True
+
+
+def _startable(step: Step, state: StepState) -> bool:
+    """Ready, or a send step still waiting for its statement's approval."""
+    return lc.ready(state) or (step.action is Action.SEND and lc.awaits_approval(state))
+
+
+def start(ctx: Ctx, step: Step, state: StepState) -> bool:
+    """Do the step's work; returns whether it moved (a send step may have to wait)."""
+    if step.action is Action.PAGE:
+        paging.page_step(ctx, step, state)
+        return True
+    statement = ctx.inc.statements[step.statement or ""]
+    spec = ctx.book.statements[statement.id]
+    versions.ensure_draft(ctx, statement, step)
+    if step.action is Action.APPROVE:
+        lc.fire(lc.STEP, "request_approval", state, f"step {step.id}")
+        approval.request_approvals(ctx, statement, step)
+        if statement.approved(spec.approvers):
+            approval.approval_complete(ctx, statement)
+        return True
+    # SEND: a version this step has not sent, approved where the statement needs it
+    if spec.approvers and not statement.approved(spec.approvers):
+        if lc.ready(state):
+            lc.fire(lc.STEP, "request_approval", state, f"step {step.id}")
+        draft = statement.draft
+        if draft is not None and not draft.requested and not draft.rejections:
+            ctx.note(f"{step.title}: waits for approval of {spec.title}")
+            approval.request_approvals(ctx, statement, step)
+        return False
+    if lc.awaits_approval(state):
+        lc.fire(lc.STEP, "approve", state, f"step {step.id}")
+    release.release(ctx, step, state)
+    return True
+
+
+def finish(ctx: Ctx, step: Step, state: StepState, trigger: str | None = None) -> None:
+    if trigger:
+        lc.fire(lc.STEP, trigger, state, f"step {step.id}")
+    lc.fire(lc.STEP, "finish", state, f"step {step.id}")
+    state.finished_at = ctx.now
+    state.pending, state.unsettled = set(), 0
+    ctx.cancel_timer(Timer(TimerKind.ESCALATION, step.id))
+    if step.due is not None and ctx.inc.started_at is not None:
+        deadline = ctx.inc.started_at + step.due
+        outcome = "met" if ctx.now <= deadline else "breached"
+        if state.due_outcome != "breached":
+            state.due_outcome = outcome
+        ctx.note(
+            f"{step.title}: done {_span(ctx.now - ctx.inc.started_at)} after activation; "
+            f"SLA {_span(step.due)} {outcome}"
+        )
+        ctx.cancel_timer(Timer(TimerKind.DUE, step.id))
+    else:
+        ctx.note(f"{step.title}: done")
+    if step.every is not None:
+        ctx.start_timer(Timer(TimerKind.NEXT_UPDATE, step.id), ctx.now + step.every, "next update")
+
+
+def sla_due(ctx: Ctx, step: Step, state: StepState) -> None:
+    if not lc.finished(state) and state.due_outcome is None:
+        state.due_outcome = "breached"
+        ctx.note(f"{step.title}: SLA {_span(step.due or timedelta())} breached")
+
+
+def update_due(ctx: Ctx, step: Step, state: StepState) -> None:
+    if lc.done(state):
+        lc.fire(lc.STEP, "recur", state, f"step {step.id}")
+        state.occurrence += 1
+        state.audiences_released = 0
+        ctx.note(f"{step.title}: update {state.occurrence + 1} is due")
+        advance(ctx)
