@@ -12,6 +12,7 @@ from warroom.engine.registry import handles
 from warroom.engine.render import draft_statement
 from warroom.engine.state import Draft, StatementState
 from warroom.errors import CommandRejected
+from warroom.playbook.facts import fact_problem
 from warroom.playbook.model import Action, Step
 from warroom.specs import one_of
 
@@ -24,17 +25,9 @@ def checked_facts(ctx: Ctx, given: dict[str, str], *, activation: bool) -> dict[
             raise CommandRejected(
                 f"unknown fact {name!r} for {book.id} (expected one of: {one_of(book.facts)})"
             )
-        fact = book.facts[name]
-        if fact.max_length is not None and len(value) > fact.max_length:
-            raise CommandRejected(
-                f"fact {name}: {len(value)} characters, over max_length {fact.max_length}"
-            )
-        if fact.kind == "person" and value and value not in ctx.inc.roster.people:
-            raise CommandRejected(
-                f"fact {name}: {value!r} is not a person in the roster (expected a person id)"
-            )
-        if fact.kind == "number" and value and not value.replace(".", "", 1).isdigit():
-            raise CommandRejected(f"fact {name}: {value!r} is not a number")
+        problem = fact_problem(book.facts[name], value, ctx.inc.roster.people)
+        if problem is not None:  # one rule for the command line and for alerts
+            raise CommandRejected(f"fact {name}: {problem}")
     facts = dict(ctx.inc.facts)
     if activation:
         facts = {n: f.default for n, f in book.facts.items() if f.default is not None}
