@@ -371,6 +371,41 @@ CASES = [
         "outage.yaml:66:13: steps[1].after[0]: a step cannot wait for itself",
         id="self-wait-only",
     ),
+    pytest.param(
+        "outage.yaml",
+        "        {{ service }} is unavailable. We are working on it and will update you by",
+        "        {{ 'x' * 1000000000 }} is unavailable. We are working on it and will update you by",
+        "outage.yaml:46:11: statements.holding.text.en: the template builds a text of 1,000,000,000 characters (limit 10,000)",
+        id="template-huge-text",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "        {{ service }} is unavailable. We are working on it and will update you by",
+        "        {% for i in range(100000000) %}x{% endfor %} is unavailable. We are working on it and will update you by",
+        "outage.yaml:46:11: statements.holding.text.en: range() of 100,000,000 numbers (limit 1,000)",
+        id="template-huge-range",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "        {{ service }} is unavailable. We are working on it and will update you by",
+        "        {% for a in company %}{% for b in company %}{% endfor %}{% endfor %} is unavailable. We are working on it and will update you by",
+        "outage.yaml:46:11: statements.holding.text.en: template syntax error on its line 1: a loop inside a loop is not allowed in statement templates",
+        id="template-nested-loop",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "        {{ service }} is unavailable. We are working on it and will update you by",
+        "        {% macro m() %}{{ m() }}{% endmacro %}{{ m() }} is unavailable. We are working on it and will update you by",
+        "outage.yaml:46:11: statements.holding.text.en: template syntax error on its line 1: macros are not allowed in statement templates",
+        id="template-recursive-macro",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "        {{ service }} is unavailable. We are working on it and will update you by",
+        "        {{ 9 ** 99999999 }} is unavailable. We are working on it and will update you by",
+        "outage.yaml:46:11: statements.holding.text.en: a number in the template is over 1e+30",
+        id="template-huge-number",
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from warroom.playbook import templates
+from warroom.playbook.templates import TemplateProblem
 
 
 def test_a_role_renders_as_the_persons_name() -> None:
@@ -45,3 +46,33 @@ def test_undefined_attribute_is_an_error_not_an_empty_string() -> None:
     card = templates.ContactCard(name="x")
     with pytest.raises(templates.TemplateProblem, match="has no attribute 'mobile'"):
         templates.render("{{ spokesperson.mobile }}", {"spokesperson": card})
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{ 'x' * 1000000000 }}", "builds a text of 1,000,000,000 characters"),
+        ("{{ [0] * 1000000000 }}", "builds a text of 1,000,000,000 characters"),
+        ("{% for i in range(100000000) %}{% endfor %}", "range() of 100,000,000 numbers"),
+        ("{{ 'x' | center(1000000000) }}", "a width of 1,000,000,000"),
+        ("{{ ('ab' * 4000) | replace('a', 'x' * 5000) }}", "builds a text of"),
+        ("{{ '%9999999s' % name }}", "`%` formatting is not allowed"),
+        ("{{ '%s' | format(name) }}", "the `format` filter is not allowed"),
+        ("{{ 10 ** 10 ** 10 }}", "a number in the template is over"),
+        (
+            "{% for i in range(1000) %}{{ 'x' * 9000 }}{% endfor %}",
+            "the template writes over 50,000 characters",
+        ),
+    ],
+)
+def test_templates_cannot_exhaust_the_machine(source: str, message: str) -> None:
+    """Validation renders every template with every fact at its longest: a template that
+    costs gigabytes or minutes must be refused in milliseconds, with what it tried."""
+    with pytest.raises(TemplateProblem) as refused:
+        templates.render(source, {"name": "Anna"})
+    assert message in str(refused.value)
+
+
+def test_bounded_templates_still_render_real_statements() -> None:
+    source = "{% for i in range(3) %}{{ i + 1 }}. {{ name * 2 }}{% endfor %} {{ 2 ** 10 }}"
+    assert templates.render(source, {"name": "ab"}) == "1. abab2. abab3. abab 1024"

@@ -7,14 +7,15 @@ render in a `SandboxedEnvironment` (a playbook is data, not code) with `StrictUn
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import StrictUndefined, TemplateError, meta, pass_context
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -118,7 +119,131 @@ def _datetime(ctx: Context, moment: datetime) -> str:
 
 FILTERS = {"time": _time, "date": _date, "datetime": _datetime}
 
-_ENV = SandboxedEnvironment(
+MAX_TEXT = 10_000
+"""The longest text or list one expression may build (`'x' * n`, `replace`, `center`)."""
+MAX_RANGE = 1_000
+"""The longest `range()`: a statement lists things people read, not a million numbers."""
+MAX_OUTPUT = 50_000
+"""The longest output of one template: longer than any statement anyone would sign."""
+MAX_NUMBER = 10**30
+"""The largest number `**` may make: a date or a count, not a denial of service."""
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """A sandbox that also bounds what a template can cost: text, ranges, numbers, output.
+
+    Jinja's sandbox stops a template from reaching Python; it does not stop `'x' * 10**9`
+    (4 GB, 40 s in `warroom validate`) or loops that never end. Templates here are prose
+    with a few conditions, so the bounds are far from any real statement and the shapes that
+    only serve to burn time (a loop in a loop, macros, recursion) are refused when read.
+    """
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals["range"] = _range
+        self.filters.update(
+            center=_bounded_width(self.filters["center"]),
+            indent=_bounded_width(self.filters["indent"]),
+            format=_refused("format", "use the text itself, or a fact"),
+            replace=_bounded_replace,
+            wordwrap=_bounded_width(self.filters["wordwrap"]),
+        )
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            raise TemplateProblem("`%` formatting is not allowed in templates; write the text")
+        if operator == "*":
+            for sized, times in ((left, right), (right, left)):
+                if isinstance(sized, str | list | tuple) and isinstance(times, int):
+                    _check_size(len(sized) * max(times, 0))
+        if operator == "**" and _too_big(left, right):
+            raise TemplateProblem(f"a number in the template is over {MAX_NUMBER:.0e}")
+        result = self.binop_table[operator](left, right)
+        if isinstance(result, str | list | tuple):
+            _check_size(len(result))
+        return result
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for block in tree.find_all((nodes.Macro, nodes.CallBlock)):
+            raise TemplateSyntaxError(
+                "macros are not allowed in statement templates", block.lineno, name, filename
+            )
+        for loop in tree.find_all(nodes.For):
+            if loop.recursive or any(True for _ in loop.find_all(nodes.For)):
+                raise TemplateSyntaxError(
+                    "a loop inside a loop is not allowed in statement templates",
+                    loop.lineno,
+                    name,
+                    filename,
+                )
+        return tree
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_TEXT:
+        raise TemplateProblem(
+            f"the template builds a text of {size:,} characters (limit {MAX_TEXT:,})"
+        )
+
+
+def _too_big(base: Any, exponent: Any) -> bool:
+    """Whether `base ** exponent` would be over `MAX_NUMBER`, known before computing it."""
+    numbers = (int, float)
+    if not isinstance(base, numbers) or not isinstance(exponent, numbers):
+        return False
+    if abs(base) <= 1 or exponent <= 0:
+        return False
+    return float(exponent) * math.log10(abs(base)) > math.log10(MAX_NUMBER)
+
+
+def _range(*args: int) -> range:
+    found = range(*args)
+    if len(found) > MAX_RANGE:
+        raise TemplateProblem(f"range() of {len(found):,} numbers (limit {MAX_RANGE:,})")
+    return found
+
+
+def _bounded_width(apply: Callable[..., Any]) -> Callable[..., Any]:
+    def bounded(value: Any, width: Any = 80, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(width, int) and width > MAX_TEXT:
+            raise TemplateProblem(f"a width of {width:,} (limit {MAX_TEXT:,})")
+        return apply(value, width, *args, **kwargs)
+
+    return bounded
+
+
+def _bounded_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
+    text = str(value)
+    times = text.count(old) if old else len(text) + 1
+    if count is not None:
+        times = min(times, count)
+    _check_size(len(text) + times * max(len(new) - len(old), 0))
+    return text.replace(old, new, -1 if count is None else count)
+
+
+def _refused(name: str, instead: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise TemplateProblem(f"the `{name}` filter is not allowed in templates; {instead}")
+
+    return refuse
+
+
+def bounded_output(chunks: Iterable[str]) -> str:
+    """Join a template's output, stopping past `MAX_OUTPUT` instead of exhausting memory."""
+    kept: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise TemplateProblem(f"the template writes over {MAX_OUTPUT:,} characters")
+        kept.append(chunk)
+    return "".join(kept)
+
+
+_ENV = BoundedSandbox(
     undefined=StrictUndefined,
     autoescape=False,
     keep_trailing_newline=False,
@@ -145,8 +270,8 @@ def variables(source: str) -> frozenset[str]:
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a validated template; surrounding whitespace is never part of a statement."""
     try:
-        return str(_compile(source).render(**context)).strip()
+        return bounded_output(_compile(source).generate(**context)).strip()
     except TemplateError as exc:
         raise TemplateProblem(f"template cannot render: {exc.message}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError, RecursionError) as exc:
         raise TemplateProblem(f"template cannot render: {exc}") from None

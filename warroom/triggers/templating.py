@@ -28,7 +28,7 @@ from typing import Any
 from jinja2 import TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from warroom.playbook.templates import TemplateProblem
+from warroom.playbook.templates import BoundedSandbox, TemplateProblem
 
 MAX_RENDERED = 2000
 """Longest output kept from one template: enough for any fact, and a payload with a 2 MB
@@ -104,8 +104,9 @@ def _wrap(value: Any, path: str) -> Any:
     return node
 
 
-class _PayloadEnvironment(ImmutableSandboxedEnvironment):
-    """Attribute and item access that follow the payload's dotted paths."""
+class _PayloadEnvironment(BoundedSandbox, ImmutableSandboxedEnvironment):
+    """Attribute and item access that follow the payload's dotted paths, within the same
+    bounds as statement templates (a trigger template runs on every alert)."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         return self._child(obj, attribute, lambda: super(_PayloadEnvironment, self).getattr)
