@@ -20,7 +20,7 @@ from warroom.engine.lifecycles import OutboxPhase
 
 def main(transcript: Path) -> None:
     channels: dict[str, Channel] = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
-    with opened_runtime(None, **channels) as runtime:
+    with opened_runtime(None, channels) as runtime:
         runtime.recover()
         runtime.fire_due_timers()
         if any(row.state == OutboxPhase.QUEUED for row in runtime.store.outbox()):

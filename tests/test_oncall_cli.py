@@ -225,7 +225,11 @@ def test_commands_need_an_incident_when_several_are_open(warroom: Run) -> None:
     assert "Note by" in out
 
 
-def test_no_incident_open(warroom: Run) -> None:
+def test_no_incident_open(warroom: Run, tmp_path: Path) -> None:
+    code, _, err = warroom("status")
+    assert code == 3  # before any activation there is no database to read
+    assert "no such database" in err
+    assert warroom("ack", "--as", "anna")[0] == 2  # a writing command creates it, empty
     code, _, err = warroom("status")
     assert code == 2
     assert "no open incident" in err

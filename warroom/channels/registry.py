@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import IO
 
 from warroom.channels import Channel
-from warroom.channels.config import ChannelSettings
+from warroom.channels.config import ChannelSettings, masked_url
 from warroom.channels.console import ConsoleChannel
 from warroom.channels.smtp_email import SmtpEmail
 from warroom.channels.twilio_sms import TwilioSms
@@ -26,7 +26,7 @@ def describe(settings: ChannelSettings) -> dict[str, str]:
     sms = "terminal (Twilio not configured: set TWILIO_ACCOUNT_SID, ...)"
     if twilio is not None:
         sender = twilio.messaging_service_sid or twilio.from_number
-        where = twilio.base_url or "api.twilio.com"
+        where = masked_url(twilio.base_url) if twilio.base_url else "api.twilio.com"
         auth = "API key " + twilio.api_key if twilio.api_key else "auth token ****"
         sms = f"Twilio {twilio.account_sid} via {where}, from {sender}, {auth}"
     email = "terminal (SMTP not configured: set SMTP_HOST, SMTP_FROM, ...)"

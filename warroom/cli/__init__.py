@@ -12,8 +12,9 @@ import functools
 import getpass
 import os
 import signal
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DB_ENV = "WARROOM_DB"
 CLOCK_ENV = "WARROOM_CLOCK"
 DEFAULT_DB = Path("warroom.db")
+EARLIEST, LATEST = 1970, 2199
 
 
 def error_boundary(command: F) -> F:
@@ -119,6 +121,11 @@ def parse_time(value: str, option: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         raise UsageError(f"{option} {value!r} needs a UTC offset, e.g. 2026-11-23T09:00+01:00")
+    if not EARLIEST <= moment.year <= LATEST:
+        # incidents run for weeks past the moment given: far-off years overflow the calendar
+        raise UsageError(
+            f"{option} {value!r} is out of range (expected a time between {EARLIEST} and {LATEST})"
+        )
     return moment
 
 
@@ -155,11 +162,14 @@ def stop_on_signals() -> threading.Event:
 
 
 @contextmanager
-def opened_runtime(db: Path | None, **channels: Channel) -> Iterator[Runtime]:
+def opened_runtime(
+    db: Path | None, channels: Mapping[str, Channel] | None = None, *, reading: bool = False
+) -> Iterator[Runtime]:
     """A runtime on the incident database, on the system clock or on `WARROOM_CLOCK`.
 
     `WARROOM_CLOCK=2026-11-23T09:30+01:00` runs a command as if it were that moment: for
-    drills and tests on a frozen clock, never for a live incident.
+    drills and tests on a frozen clock, never for a live incident. `reading=True` is for
+    commands that only look: the database must exist, and may be read-only.
     """
     from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.runtime.runtime import Runtime
@@ -167,7 +177,8 @@ def opened_runtime(db: Path | None, **channels: Channel) -> Iterator[Runtime]:
 
     frozen = os.environ.get(CLOCK_ENV)
     clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
-    store = SqliteStore.open(db or Path(os.environ.get(DB_ENV) or DEFAULT_DB))
+    path = db or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+    store = SqliteStore.open_for_reading(path) if reading else SqliteStore.open(path)
     runtime = Runtime(store, clock, channels)
     try:
         yield runtime
@@ -177,7 +188,20 @@ def opened_runtime(db: Path | None, **channels: Channel) -> Iterator[Runtime]:
 
 
 def main() -> None:
+    for position, argument in enumerate(sys.argv[1:], start=1):
+        if not argument.isprintable() and _undecodable(argument):
+            shown = os.fsencode(argument).decode("utf-8", "backslashreplace")
+            err.print(
+                f"warroom: argument {position} is not valid UTF-8 text ({escape(shown)}); "
+                "check the terminal's encoding"
+            )
+            raise SystemExit(2)
     app()
+
+
+def _undecodable(argument: str) -> bool:
+    """Python carries bytes that are not UTF-8 as lone surrogates (PEP 383)."""
+    return any("\udc80" <= char <= "\udcff" for char in argument)
 
 
 from warroom.cli import exercise, incident, library, server, triggers  # noqa: E402  (registers)

@@ -137,7 +137,7 @@ def _run_live(
 
     stop = stop_on_signals()
     channels = build_channels(load_settings(), out.file)
-    with opened_runtime(db, **channels) as runtime:
+    with opened_runtime(db, channels) as runtime:
         clock = AcceleratedClock(runtime.clock.now(), speed)
         live_runtime = Runtime(runtime.store, clock, channels)
         live_spec = spec.model_copy(update={"start": clock.start})

@@ -332,7 +332,7 @@ def cancel(
 @error_boundary
 def incidents(db: DbOption = None) -> None:
     """Incidents in the database, newest last."""
-    with opened_runtime(db) as runtime:
+    with opened_runtime(db, reading=True) as runtime:
         rows = runtime.store.incidents()
     table = Table("id", "playbook", "state", "level", "opened", box=None, pad_edge=False)
     for row in rows:
@@ -352,7 +352,7 @@ def status(
     db: DbOption = None,
 ) -> None:
     """Level, who holds each role, each step with its SLA, pending approvals, last events."""
-    with opened_runtime(db) as runtime:
+    with opened_runtime(db, reading=True) as runtime:
         incident_id = incident or runtime.open_incident()
         state = runtime.incident(incident_id)
         now = runtime.clock.now()
@@ -451,7 +451,7 @@ def timeline(
     """The whole story of an incident, from its event log alone."""
     if output not in ("text", "json"):
         raise UsageError(f"--format {output!r} is not one of: text, json")
-    with opened_runtime(db) as runtime:
+    with opened_runtime(db, reading=True) as runtime:
         incident_id = incident or runtime.open_incident()
         row = runtime.store.incident(incident_id)
         stored = runtime.store.events(incident_id)
@@ -499,7 +499,7 @@ def run(
     else:
         channels = build_channels(channel_settings(settings_file), out.file)
     stop = stop_on_signals()
-    with opened_runtime(db, **channels) as runtime:
+    with opened_runtime(db, channels) as runtime:
         runtime.links = _links(settings_file)
         recovered = runtime.recover()
         if recovered:
@@ -605,6 +605,7 @@ def channels_test(
         "No action needed; this is not an incident."
     )
     contact = person.contact()
+    failed: list[str] = []
     try:
         for kind in contact.channels():
             address = contact.phone if kind == "sms" else contact.email
@@ -623,6 +624,11 @@ def channels_test(
             receipt = channels[kind].send(message)
             detail = f" ({escape(receipt.detail)})" if receipt.detail else ""
             out.print(f"{kind:>5} to {address}: {receipt.status}{detail}")
+            if receipt.status not in ("sent", "delivered"):
+                failed.append(kind)
     finally:
         for channel in channels.values():
             channel.close()
+    if failed:
+        err.print(f"warroom: the test message failed on {', '.join(failed)}")
+        raise typer.Exit(4)

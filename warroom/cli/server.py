@@ -133,7 +133,7 @@ def inbound_list(
     if limit < 1:
         raise UsageError(f"--limit {limit} must be 1 or more")
     moment: datetime | None = parse_time(since, "--since") if since else None
-    with opened_runtime(db) as runtime:
+    with opened_runtime(db, reading=True) as runtime:
         entries = runtime.store.inbound(since=moment, verdict=verdict, limit=limit)
     table = Table("at (UTC)", "route", "from", "verdict", "incident", "what it did")
     for entry in entries:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from warroom.channels.config import ChannelConfigError, read_settings_file
+from warroom.channels.config import ChannelConfigError, masked_url, read_settings_file
 from warroom.durations import parse_duration
 
 MIN_SECRET = 16
@@ -88,7 +88,7 @@ def _check(settings: ServerSettings) -> None:
         parts = urlsplit(settings.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
             raise ChannelConfigError(
-                f"WARROOM_PUBLIC_URL={_masked_url(settings.public_url)!r} is not a base URL "
+                f"WARROOM_PUBLIC_URL={masked_url(settings.public_url)!r} is not a base URL "
                 "(expected e.g. https://warroom.acme.example or https://acme.example/warroom)"
             )
         if parts.username or parts.password:
@@ -118,10 +118,3 @@ def rate_window(text: str) -> tuple[int, float]:
             f"WARROOM_TRIGGER_RATE={text!r} is not a rate (expected e.g. 300/5m)"
         )
     return requests, seconds
-
-
-def _masked_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url

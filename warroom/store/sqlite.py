@@ -128,6 +128,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+BUSY_TIMEOUT = 60.0
+"""How long a command waits for another's write to finish: a hundred terminals and webhooks
+acting at once queue up (each write takes milliseconds) instead of failing as locked."""
 
 
 def stamp(moment: datetime) -> str:
@@ -161,16 +164,29 @@ class SqliteStore:
 
     @classmethod
     def open(
-        cls, path: Path, *, busy_timeout: float = 5.0, durable: bool = True, shared: bool = False
+        cls,
+        path: Path,
+        *,
+        busy_timeout: float = BUSY_TIMEOUT,
+        durable: bool = True,
+        shared: bool = False,
+        existing: bool = False,
     ) -> SqliteStore:
         """`durable=False` skips waiting for the disk: only for a database that can be rebuilt
         from scratch, such as a simulated exercise's. `shared=True` lets several threads use
-        the connection, one at a time: the server serialises its requests on it."""
+        the connection, one at a time: the server serialises its requests on it.
+        `existing=True` refuses to create a database: a mistyped `--db` for a command that
+        only reads must say so, not show an empty one."""
         path = Path(path)
         if path.exists() and path.is_dir():
             raise StoreError(f"database {path} is a folder; expected a file (--db / WARROOM_DB)")
         if not path.parent.exists():
             raise StoreError(f"database folder {path.parent} does not exist")
+        if existing and not path.exists():
+            raise StoreError(
+                f"no such database {path} (give --db or WARROOM_DB the file that "
+                "`warroom activate` wrote)"
+            )
         try:
             db = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=not shared
@@ -188,6 +204,40 @@ class SqliteStore:
                     raise StoreError(f"database {path} cannot use WAL mode (got {mode})")
                 db.execute(f"PRAGMA synchronous = {'NORMAL' if durable else 'OFF'}")
                 store._migrate()
+        except BaseException:
+            db.close()
+            raise
+        return store
+
+    @classmethod
+    def open_for_reading(cls, path: Path) -> SqliteStore:
+        """An existing database for a command that only reads (`status`, `timeline`): opened
+        as usual where possible, else read-only, so a database on read-only storage (a
+        mounted backup, an immutable file) can still be looked at."""
+        try:
+            return cls.open(path, existing=True)
+        except StoreError as exc:
+            text = str(exc)
+            if "read-only" not in text and "cannot open" not in text:
+                raise
+        mode = "ro" if Path(f"{path}-wal").exists() else "ro&immutable=1"
+        try:
+            db = sqlite3.connect(
+                f"{Path(path).resolve().as_uri()}?mode={mode}", uri=True, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise store_error(Path(path), exc) from None
+        store = cls(Path(path), db)
+        try:
+            with store._errors():
+                db.row_factory = sqlite3.Row
+                version = int(db.execute("PRAGMA user_version").fetchone()[0])
+                if version != SCHEMA_VERSION:
+                    raise StoreError(
+                        f"database {path} is read-only and has schema version {version}; "
+                        f"this warroom reads version {SCHEMA_VERSION} (open it writable once "
+                        "to upgrade it)"
+                    )
         except BaseException:
             db.close()
             raise
