@@ -177,3 +177,37 @@ def test_channels_test_fails_when_the_sms_fails(mini: Path) -> None:
     assert result.exit_code == 4
     assert "sms to +48601234567: undeliverable" in result.stdout
     assert result.stderr == "warroom: the test message failed on sms\n"
+
+
+@pytest.mark.parametrize("speed", ["0", "-5", "nan", "inf"])
+def test_a_live_exercise_needs_a_real_speed(mini: Path, speed: str) -> None:
+    result = runner.invoke(
+        app,
+        ["exercise", "run", "outage-drill", "--live", "--participants", "anna", f"--speed={speed}"],
+        env={"WARROOM_LIBRARY": str(mini)},
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"warroom: --speed {float(speed)} must be a number above 0")
+
+
+def test_a_live_exercise_makes_its_folder_and_closes_its_incident(
+    mini: Path, tmp_path: Path
+) -> None:
+    """Live at 100,000x real time: the two-hour drill takes a few real milliseconds."""
+    env = {"WARROOM_LIBRARY": str(mini), "WARROOM_DB": str(tmp_path / "oncall.db")}
+    out = tmp_path / "not" / "yet" / "there"
+    result = runner.invoke(
+        app,
+        [
+            "exercise", "run", "outage-drill", "--live", "--participants", "anna",
+            "--speed", "100000", "--out", str(out), "--quiet",
+        ],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert (out / "outage-drill.json").exists()
+    listed = runner.invoke(app, ["incidents"], env=env)
+    assert " closed " in listed.stdout
+    status = runner.invoke(app, ["status"], env=env)  # no --incident needed, none is open
+    assert status.exit_code == 2
+    assert "no open incident" in status.stderr

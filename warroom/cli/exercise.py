@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +24,7 @@ from warroom.cli import (
     out,
     stop_on_signals,
 )
+from warroom.engine.events import Closed, Resolved
 from warroom.errors import InvalidInput, NotFound, UsageError
 from warroom.exercise.report import Report, score
 from warroom.exercise.runner import Exercise
@@ -64,6 +67,12 @@ def exercise_run(
 ) -> None:
     """Run an exercise on a virtual clock (or live with --live) and write its report."""
     formats = _formats(output)
+    if not (math.isfinite(speed) and speed > 0):
+        raise UsageError(
+            f"--speed {speed} must be a number above 0 (e.g. 60: an hour of the scenario a minute)"
+        )
+    if speed != 1.0 and not live:
+        raise UsageError("--speed only applies with --live")
     lib = open_library(library, roster)
     if scenario not in lib.scenarios:
         broken = [d for d in lib.errors if Path(d.file).stem == scenario]
@@ -94,6 +103,7 @@ def exercise_run(
             raise UsageError(
                 "--live needs --participants (who may receive messages), e.g. anna-kowalska"
             )
+        out_dir.mkdir(parents=True, exist_ok=True)
         report = _run_live(spec, snapshot, named, speed, db, progress)
     else:
         if named:
@@ -145,6 +155,10 @@ def _run_live(
             live_spec, snapshot, live_runtime, participants=participants, on_progress=progress
         )
         result = exercise.run_live(lambda seconds: stop.wait(seconds))
+        # the drill is over: closed, so that on-call commands no longer find it open
+        by = f"exercise:{spec.exercise}"
+        live_runtime.submit(result.incident, Resolved(summary="the exercise ended", by=by))
+        live_runtime.submit(result.incident, Closed(by=by))
         return score(
             live_spec,
             live_runtime.replay(result.incident),
