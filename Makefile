@@ -34,5 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/incidents.py
 	$(BIN)/python bench/trigger.py
 
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

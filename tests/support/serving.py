@@ -63,6 +63,13 @@ class Served:
     clock: VirtualClock
     standin: TwilioStandIn
     mailbox: Mailbox
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop the server as SIGTERM would; True once it has stopped within `timeout`."""
+        self.service.server.should_exit = True
+        self.thread.join(timeout=timeout)
+        return not self.thread.is_alive()
 
     def signed(self, path: str, form: dict[str, str], *, url: str | None = None) -> dict[str, str]:
         """Headers Twilio would send for `form` posted to `path` (or signed over `url`)."""
@@ -153,7 +160,7 @@ def serving(
         thread.start()
         try:
             wait_for(lambda: service.server.started, "uvicorn to start")
-            yield Served(service, base, db, clock, standin, mailbox)
+            yield Served(service, base, db, clock, standin, mailbox, thread)
         finally:
             service.server.should_exit = True
             thread.join(timeout=30)

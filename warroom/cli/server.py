@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +18,7 @@ from warroom.cli import (
     DbOption,
     LibraryOption,
     RosterOption,
+    actor,
     app,
     err,
     error_boundary,
@@ -146,3 +147,68 @@ def inbound_list(
             escape(entry.outcome[:120]),
         )
     out.print(table)
+
+
+MAX_SHARE = timedelta(days=30)
+
+
+@app.command()
+@error_boundary
+def share(
+    link_id: Annotated[
+        str | None, typer.Argument(help="With --revoke: the link id to revoke.")
+    ] = None,
+    incident: Annotated[
+        str | None, typer.Option("--incident", "-i", help="Incident id [default: the open one].")
+    ] = None,
+    lifetime: Annotated[str, typer.Option("--for", help="How long the link works.")] = "12h",
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke LINK_ID, or every link of --incident.")
+    ] = False,
+    settings_file: ChannelsOption = None,
+    db: DbOption = None,
+) -> None:
+    """A read-only link to an incident's war-room page, for people without the API token."""
+    from warroom.durations import parse_duration
+    from warroom.runtime.links import ActionLinks, new_link_id
+    from warroom.server.settings import load_server_settings
+    from warroom.store.port import ViewLink
+
+    if revoke:
+        if (link_id is None) == (incident is None):
+            raise UsageError("`warroom share --revoke` takes a LINK_ID or --incident ID (one)")
+        with opened_runtime(db) as runtime:
+            if incident is not None:
+                runtime.store.incident(incident)  # an unknown id is an error, not "0 revoked"
+            elif runtime.store.view_link(link_id or "") is None:
+                raise UsageError(f"unknown link id {link_id!r}")
+            count = runtime.store.revoke_view_links(
+                runtime.clock.now(), link_id=link_id, incident=incident
+            )
+        out.print(f"revoked {count} link{'s' if count != 1 else ''}")
+        return
+    if link_id is not None:
+        raise UsageError("a LINK_ID goes with --revoke; to share, give --incident")
+    try:
+        span = parse_duration(lifetime)
+    except ValueError as exc:
+        raise UsageError(f"--for {exc}") from None
+    if span > MAX_SHARE:
+        raise UsageError(f"--for {lifetime!r} is over 30d; share again when it runs out")
+    server = load_server_settings(file=settings_file)
+    if not (server.public_url and server.secret):
+        raise UsageError(
+            "sharing needs WARROOM_PUBLIC_URL and WARROOM_SECRET (the links' address and key)"
+        )
+    links = ActionLinks(server.public_url, server.secret)
+    with opened_runtime(db) as runtime:
+        incident_id = incident or runtime.open_incident()
+        runtime.store.incident(incident_id)
+        now = runtime.clock.now()
+        link = ViewLink(new_link_id(), incident_id, now, now + span, actor(None))
+        runtime.store.add_view_link(link)
+    out.print(links.view_url(link), soft_wrap=True)
+    out.print(
+        f"link id {link.id}, until {link.expires_at:%Y-%m-%d %H:%M} UTC; "
+        f"`warroom share --revoke {link.id}` ends it"
+    )

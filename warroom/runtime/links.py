@@ -13,12 +13,14 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
 from warroom.errors import UsageError
+from warroom.store.port import ViewLink
 
 LINK_LIFETIME = timedelta(hours=24)
 ACTIONS = {"page": "ack", "approval": "approve"}
@@ -87,8 +89,45 @@ class ActionLinks:
             )
         return parsed
 
+    def view_url(self, link: ViewLink) -> str:
+        """The war-room page of one incident, for whoever holds this link, until it expires."""
+        return f"{self.public_url}/incidents/{link.incident}?view={self.view_token(link)}"
+
+    def view_token(self, link: ViewLink) -> str:
+        return f"{link.id}.{self._sign(_view_claim(link))}"
+
+    def view_link_id(self, token: str) -> str:
+        """The link id a view token names (not yet proof of anything: see `check_view`)."""
+        return token.partition(".")[0]
+
+    def check_view(self, token: str, link: ViewLink, incident: str, now: datetime) -> None:
+        """Raise `LinkRefused` unless `token` is this link's, for this incident, still live.
+        The signature covers the link's row, so whoever reads the database still cannot
+        build a working link from an id."""
+        signature = token.partition(".")[2]
+        if not hmac.compare_digest(self._sign(_view_claim(link)), signature):
+            raise LinkRefused("this link is not valid: it was altered or cut short")
+        if link.incident != incident:
+            raise LinkRefused("this link is for another incident")
+        if link.revoked_at is not None:
+            raise LinkRefused("this link was revoked; ask the crisis lead for a new one")
+        if link.expires_at <= now:
+            raise LinkRefused(
+                f"this link expired at {link.expires_at:%Y-%m-%d %H:%M} UTC; "
+                "ask the crisis lead for a new one"
+            )
+
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+
+def _view_claim(link: ViewLink) -> str:
+    return f"view|{link.id}|{link.incident}|{int(link.expires_at.timestamp())}"
+
+
+def new_link_id() -> str:
+    """Random, so that one link can be revoked without touching the others."""
+    return secrets.token_hex(8)
 
 
 def _b64(data: bytes) -> str:

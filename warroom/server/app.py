@@ -10,12 +10,13 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from warroom import __version__
 from warroom.errors import NotFound, StoreError, UsageError
-from warroom.server import api, hooks, links, twilio_webhooks
+from warroom.server import api, hooks, links, page, twilio_webhooks
 from warroom.server.desk import Desk
 from warroom.server.intake import Problem, RequestRefused
 
@@ -43,6 +44,8 @@ def create_app(desk: Desk) -> FastAPI:
     app.include_router(twilio_webhooks.router)
     app.include_router(links.router)
     app.include_router(api.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(packages=[("warroom.server", "static")]), name="static")
 
     @app.exception_handler(RequestRefused)
     async def refused(request: Request, exc: RequestRefused) -> JSONResponse:

@@ -39,8 +39,21 @@ class Desk:
     """None with `--no-worker`: this process sends nothing."""
     nudge: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    closing: threading.Event = field(default_factory=threading.Event)
+    """Set when the server begins to stop: live streams end so that nothing holds it up."""
+    _rendered: dict[object, tuple[str, int]] = field(default_factory=dict)
 
     def call(self, work: Callable[[Runtime], T]) -> T:
         """Run `work` with the runtime, one request at a time."""
         with self.lock:
             return work(self.runtime)
+
+    def rendered(self, key: object, render: Callable[[], tuple[str, int]]) -> tuple[str, int]:
+        """One rendering of a board per change, shared by every stream watching it (fifty
+        browsers in a room must not cost fifty renderings). Call under `call`."""
+        found = self._rendered.get(key)
+        if found is None:
+            if len(self._rendered) > 64:
+                self._rendered.clear()
+            found = self._rendered[key] = render()
+        return found

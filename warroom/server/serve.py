@@ -111,7 +111,21 @@ def build_service(
             name="warroom-worker",
             daemon=True,
         )
-    return Service(desk, uvicorn.Server(config), thread, stop)
+    return Service(desk, _Server(config, desk.closing), thread, stop)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling the live streams when it begins to stop (a signal, or `should_exit`
+    set by a test), so that open war-room pages never hold the shutdown up."""
+
+    def __init__(self, config: uvicorn.Config, closing: threading.Event) -> None:
+        super().__init__(config)
+        self.closing = closing
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.should_exit:
+            self.closing.set()
+        return await super().on_tick(counter)
 
 
 def trigger_library(library: Library, roster_path: Path) -> TriggerLibrary:

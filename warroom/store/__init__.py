@@ -8,6 +8,7 @@ from warroom.store.port import (
     OutboxRow,
     Store,
     StoredEvent,
+    ViewLink,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "OutboxRow",
     "Store",
     "StoredEvent",
+    "ViewLink",
 ]

@@ -87,6 +87,18 @@ class AlertBinding:
 
 
 @dataclass(frozen=True)
+class ViewLink:
+    """A shared, expiring, revocable read-only view of one incident's war-room page."""
+
+    id: str
+    incident: str
+    created_at: datetime
+    expires_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class DueTimer:
     incident: str
     timer: str
@@ -168,6 +180,16 @@ class Store(Protocol):
     ) -> None: ...
 
     # -- workers' health
+
+    def add_view_link(self, link: ViewLink) -> None: ...
+
+    def view_link(self, link_id: str) -> ViewLink | None: ...
+
+    def view_links(self, incident: str) -> list[ViewLink]: ...
+
+    def revoke_view_links(
+        self, now: datetime, *, link_id: str | None = None, incident: str | None = None
+    ) -> int: ...
 
     def beat(self, worker: str, at: datetime) -> None: ...
 

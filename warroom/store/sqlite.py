@@ -26,6 +26,7 @@ from warroom.store.port import (
     IncidentRow,
     OutboxRow,
     StoredEvent,
+    ViewLink,
 )
 
 __all__ = [
@@ -125,6 +126,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (key, incident)
     );
     CREATE INDEX alert_keys_latest ON alert_keys (key, opened_at);
+    """,
+    # the war-room page: view links shared per incident, each revocable on its own
+    """
+    CREATE TABLE view_links (
+        id          TEXT PRIMARY KEY,
+        incident    TEXT NOT NULL REFERENCES incidents(id),
+        created_at  TEXT NOT NULL,
+        expires_at  TEXT NOT NULL,
+        created_by  TEXT NOT NULL,
+        revoked_at  TEXT
+    );
+    CREATE INDEX view_links_incident ON view_links (incident);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -538,6 +551,46 @@ class SqliteStore:
             for r in rows
         ]
 
+    # -- view links ------------------------------------------------------------------------
+
+    def add_view_link(self, link: ViewLink) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO view_links (id, incident, created_at, expires_at, created_by)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    link.id,
+                    link.incident,
+                    stamp(link.created_at),
+                    stamp(link.expires_at),
+                    link.created_by,
+                ),
+            )
+
+    def view_link(self, link_id: str) -> ViewLink | None:
+        with self._errors():
+            row = self.db.execute("SELECT * FROM view_links WHERE id = ?", (link_id,)).fetchone()
+        return _view_link(row) if row is not None else None
+
+    def view_links(self, incident: str) -> list[ViewLink]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT * FROM view_links WHERE incident = ? ORDER BY created_at, id", (incident,)
+            ).fetchall()
+        return [_view_link(row) for row in rows]
+
+    def revoke_view_links(
+        self, now: datetime, *, link_id: str | None = None, incident: str | None = None
+    ) -> int:
+        """Revoke one link, or every link of an incident; returns how many were live."""
+        column, value = ("id", link_id) if link_id is not None else ("incident", incident)
+        with self.transaction():
+            cursor = self.db.execute(
+                f"UPDATE view_links SET revoked_at = ? WHERE {column} = ? AND revoked_at IS NULL",
+                (stamp(now), value),
+            )
+        return cursor.rowcount
+
     # -- alert keys ------------------------------------------------------------------------
 
     def alert_incident(self, key: str) -> AlertBinding | None:
@@ -754,6 +807,17 @@ class SqliteStore:
         with self._errors():
             rows = self.db.execute(query + " ORDER BY event_seq, rowid", args).fetchall()
         return [_outbox_row(r) for r in rows]
+
+
+def _view_link(row: sqlite3.Row) -> ViewLink:
+    return ViewLink(
+        id=row["id"],
+        incident=row["incident"],
+        created_at=unstamp(row["created_at"]),
+        expires_at=unstamp(row["expires_at"]),
+        created_by=row["created_by"],
+        revoked_at=unstamp(row["revoked_at"]) if row["revoked_at"] else None,
+    )
 
 
 def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
