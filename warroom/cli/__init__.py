@@ -94,9 +94,12 @@ RosterOption = Annotated[
     ),
 ]
 DbOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--db", envvar=DB_ENV, help="Incident database [default: ./warroom.db].", show_default=False
+        "--db",
+        envvar=DB_ENV,
+        help="Incident database: FILE, sqlite:///FILE or postgresql://... [default: warroom.db].",
+        show_default=False,
     ),
 ]
 
@@ -163,7 +166,7 @@ def stop_on_signals() -> threading.Event:
 
 @contextmanager
 def opened_runtime(
-    db: Path | None, channels: Mapping[str, Channel] | None = None, *, reading: bool = False
+    db: str | None, channels: Mapping[str, Channel] | None = None, *, reading: bool = False
 ) -> Iterator[Runtime]:
     """A runtime on the incident database, on the system clock or on `WARROOM_CLOCK`.
 
@@ -173,18 +176,22 @@ def opened_runtime(
     """
     from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.runtime.runtime import Runtime
-    from warroom.store.sqlite import SqliteStore
+    from warroom.store import open_store
 
     frozen = os.environ.get(CLOCK_ENV)
     clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
-    path = db or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
-    store = SqliteStore.open_for_reading(path) if reading else SqliteStore.open(path)
+    store = open_store(db_location(db), reading=reading)
     runtime = Runtime(store, clock, channels)
     try:
         yield runtime
     finally:
         runtime.close()
         store.close()
+
+
+def db_location(db: str | None) -> str:
+    """What `--db` or `WARROOM_DB` names, or the default file."""
+    return db or os.environ.get(DB_ENV) or str(DEFAULT_DB)
 
 
 def main() -> None:

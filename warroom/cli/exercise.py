@@ -138,7 +138,7 @@ def _run_live(
     snapshot: Snapshot,
     participants: tuple[str, ...],
     speed: float,
-    db: Path | None,
+    db: str | None,
     progress: Callable[[str], None] | None,
 ) -> Report:
     from warroom.channels.config import load_settings

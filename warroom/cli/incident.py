@@ -64,7 +64,7 @@ ChannelsOption = Annotated[
 ]
 
 
-def _submit(db: Path | None, incident: str | None, event: ev.Event) -> None:
+def _submit(db: str | None, incident: str | None, event: ev.Event) -> None:
     with opened_runtime(db) as runtime:
         incident_id = incident or runtime.open_incident()
         outcome = runtime.submit(incident_id, event)

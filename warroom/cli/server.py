@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,13 +12,12 @@ from rich.table import Table
 
 from warroom.cli import (
     CLOCK_ENV,
-    DB_ENV,
-    DEFAULT_DB,
     DbOption,
     LibraryOption,
     RosterOption,
     actor,
     app,
+    db_location,
     err,
     error_boundary,
     open_library,
@@ -70,7 +68,7 @@ def serve(
         raise InvalidInput(loaded.errors)
     triggers = trigger_library(loaded, roster or default_roster(folder))
     server_settings = load_server_settings(file=settings_file)
-    path = db or Path(os.environ.get(DB_ENV) or DEFAULT_DB)
+    path = db_location(db)
     frozen = os.environ.get(CLOCK_ENV)
     clock = VirtualClock(parse_time(frozen, CLOCK_ENV)) if frozen else SystemClock()
     channels = build_channels(settings, out.file) if worker else {}

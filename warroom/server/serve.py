@@ -28,7 +28,7 @@ from warroom.server.app import create_app
 from warroom.server.desk import Desk, WorkerPulse
 from warroom.server.hooks import RateLimit, TriggerLibrary
 from warroom.server.settings import ServerSettings
-from warroom.store.sqlite import SqliteStore
+from warroom.store import open_store
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 """Often enough for `/readyz` on another node, rarely enough not to be a write per poll."""
@@ -68,7 +68,7 @@ class Service:
 
 def build_service(
     *,
-    db: Path,
+    db: str | Path,
     clock: Clock,
     settings: ServerSettings,
     channels: dict[str, Channel],
@@ -85,7 +85,7 @@ def build_service(
         if settings.public_url and settings.secret
         else None
     )
-    store = SqliteStore.open(db, shared=True)
+    store = open_store(str(db), shared=True)
     runtime = Runtime(store, clock, links=links)
     wake = threading.Event()
     stop = threading.Event()
@@ -141,7 +141,7 @@ def trigger_library(library: Library, roster_path: Path) -> TriggerLibrary:
 
 
 def _work(
-    db: Path,
+    db: str | Path,
     clock: Clock,
     channels: dict[str, Channel],
     links: ActionLinks | None,
@@ -152,7 +152,7 @@ def _work(
 ) -> None:
     """The worker thread: passes until stopped, woken early by a nudge from a request."""
     try:
-        store = SqliteStore.open(db)
+        store = open_store(str(db))
     except WarroomError as exc:
         pulse.error = str(exc)
         return
