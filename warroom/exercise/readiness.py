@@ -234,6 +234,7 @@ def _play(setup: Setup, index: int) -> tuple[dict[str, Any], MemoryStore, str]:
         update={
             "start": draw.start,
             "responders": people,
+            "participants": [],  # nobody is live: everyone is simulated
             "injects": [] if setup.scenario.readiness.injects == "drop" else setup.scenario.injects,
         }
     )
@@ -427,8 +428,13 @@ def summarise(
     targets = [o.id for o in scenario.objectives] + [
         f"sla:{step.id}" for step in playbook.steps if step.due is not None
     ]
-    failures = {t: [r for r in records if t in _failed(r)] for t in targets}
+    failed_by_run = [_failed(r) for r in records]
+    failures = {
+        t: frozenset(r["index"] for r, f in zip(records, failed_by_run, strict=True) if t in f)
+        for t in targets
+    }
     target_misses = sum(len(f) for f in failures.values())
+    missed_set = frozenset(r["index"] for r in missed)
     spof_people: list[dict[str, Any]] = []
     for person in sorted({p for r in records for p in r["silent"]}):
         silent_runs = [r for r in records if person in r["silent"]]
@@ -442,8 +448,8 @@ def summarise(
                 "silent_in": len(silent_runs),
                 "misses_explained": _r(explained),
                 "share_of_misses": _r(explained / target_misses) if target_misses else 0.0,
-                "miss_rate_when_silent": _r(_miss_rate(silent_runs, missed)),
-                "miss_rate_when_answering": _r(_miss_rate(answered, missed)),
+                "miss_rate_when_silent": _r(_miss_rate(silent_runs, missed_set)),
+                "miss_rate_when_answering": _r(_miss_rate(answered, missed_set)),
             }
         )
     spof_people.sort(key=lambda s: (-s["misses_explained"], s["person"]))
@@ -459,8 +465,8 @@ def summarise(
                 "silent_in": len(silent_runs),
                 "misses_explained": _r(explained),
                 "share_of_misses": _r(explained / target_misses) if target_misses else 0.0,
-                "miss_rate_when_silent": _r(_miss_rate(silent_runs, missed)),
-                "miss_rate_when_answering": _r(_miss_rate(answered, missed)),
+                "miss_rate_when_silent": _r(_miss_rate(silent_runs, missed_set)),
+                "miss_rate_when_answering": _r(_miss_rate(answered, missed_set)),
             }
         )
     spof_roles.sort(key=lambda s: (-s["misses_explained"], s["role"]))
@@ -586,7 +592,7 @@ def _failed(record: dict[str, Any]) -> set[str]:
 
 
 def _attributable(
-    silent: list[dict[str, Any]], answering: list[dict[str, Any]], missed: list[dict[str, Any]]
+    silent: list[dict[str, Any]], answering: list[dict[str, Any]], missed: frozenset[int]
 ) -> float:
     """Misses that would not have happened had they answered: the runs in which they were
     silent, times how much more often those runs missed than the runs in which they
@@ -596,7 +602,7 @@ def _attributable(
 
 
 def _culprit(
-    records: list[dict[str, Any]], failed: list[dict[str, Any]], people: Mapping[str, str]
+    records: list[dict[str, Any]], failed: frozenset[int], people: Mapping[str, str]
 ) -> str:
     """The person whose silence most raises this target's failure rate, for its row."""
     best, name = 0.0, ""
@@ -611,11 +617,10 @@ def _culprit(
     return f"{name} ({best / len(failed):.0%} of its misses)"
 
 
-def _miss_rate(runs: list[dict[str, Any]], missed: list[dict[str, Any]]) -> float:
+def _miss_rate(runs: list[dict[str, Any]], missed: frozenset[int]) -> float:
     if not runs:
         return 0.0
-    indices = {r["index"] for r in missed}
-    return sum(1 for r in runs if r["index"] in indices) / len(runs)
+    return sum(1 for r in runs if r["index"] in missed) / len(runs)
 
 
 def _most_common(values: Iterable[str | None]) -> str | None:
