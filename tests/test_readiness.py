@@ -222,3 +222,19 @@ def test_bad_options_are_refused_in_one_line(
     assert message in stderr
     assert len(stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_a_silent_ceo_at_crisis_level_is_named_with_the_share_of_misses_he_explains(
+    tmp_path: Path,
+) -> None:
+    section = "readiness:\n  people:\n    krzysztof-mazur: {no_answer: 1}\n"
+    lib = library_with(tmp_path, section)
+    code, stdout, stderr = readiness(
+        DRILL, "--runs", "16", "--workers", "1", "--out", str(tmp_path / "r"), library=lib
+    )
+    assert code == 0, stderr
+    data = report(tmp_path / "r")
+    staff_first = next(o for o in data["objectives"] if o["id"] == "staff-first")
+    assert staff_first["met"] < 16  # once the level is raised, the CEO holds the statement up
+    assert staff_first["most_often_silent"].startswith("Krzysztof Mazur")
+    assert "Krzysztof Mazur not answering explains" in stdout

@@ -471,9 +471,13 @@ def summarise(
         )
     spof_roles.sort(key=lambda s: (-s["misses_explained"], s["role"]))
     for entry in objectives:
-        entry["most_often_silent"] = _culprit(records, failures[entry["id"]], people)
+        entry["most_often_silent"], entry["cause_share"] = _culprit(
+            records, failures[entry["id"]], people
+        )
     for entry in slas:
-        entry["most_often_silent"] = _culprit(records, failures[f"sla:{entry['step']}"], people)
+        entry["most_often_silent"], entry["cause_share"] = _culprit(
+            records, failures[f"sla:{entry['step']}"], people
+        )
     everyone = [r for r in missed if not r["silent"] and not r["outages"]]
 
     gaps = rota_gaps(playbook, records)
@@ -564,6 +568,14 @@ def actions(summary: dict[str, Any], playbook: Playbook, roster: Roster) -> list
             f"{spof['miss_rate_when_answering']:.0%} when they answer): add a second "
             f"{title} who is paged at once, or shorten that role's first escalation rung"
         )
+    for target in [*summary["objectives"], *summary["slas"]]:
+        if target["cause_share"] >= 0.25:
+            name = target["most_often_silent"].split(" (")[0]
+            out.append(
+                f"{name} not answering explains {target['cause_share']:.0%} of the misses of "
+                f"'{target['title']}': when they are silent nobody else takes their place in "
+                "time; give their role a second candidate who is free when they are paged"
+            )
     for gap in summary["rota_gaps"][:3]:
         out.append(
             f"{gap['text'][0].upper()}{gap['text'][1:]}: add another eligible person "
@@ -603,8 +615,9 @@ def _attributable(
 
 def _culprit(
     records: list[dict[str, Any]], failed: frozenset[int], people: Mapping[str, str]
-) -> str:
-    """The person whose silence most raises this target's failure rate, for its row."""
+) -> tuple[str, float]:
+    """The person whose silence most raises this target's failure rate, and the share of
+    its misses that explains, for its row."""
     best, name = 0.0, ""
     for person in sorted({p for r in records for p in r["silent"]}):
         silent = [r for r in records if person in r["silent"]]
@@ -613,8 +626,9 @@ def _culprit(
         if explained > best + 1e-9:
             best, name = explained, people.get(person, person)
     if not failed or not name:
-        return ""
-    return f"{name} ({best / len(failed):.0%} of its misses)"
+        return "", 0.0
+    share = best / len(failed)
+    return f"{name} ({share:.0%} of its misses)", _r(share)
 
 
 def _miss_rate(runs: list[dict[str, Any]], missed: frozenset[int]) -> float:
