@@ -265,9 +265,15 @@ def exercise_readiness(
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        auto_refresh=False,  # no refresh thread: the worker processes are forked from here
     ) as progress:
         task = progress.add_task(f"{spec.exercise}: {runs:,} runs", total=runs)
-        records = simulate(setup, runs, count, lambda n: progress.advance(task, n))
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            progress.refresh()
+
+        records = simulate(setup, runs, count, advance)
     people = {p.id: p.name for p in compiled_roster.people.values()}
     summary = summarise(setup, records, people)
     out_dir.mkdir(parents=True, exist_ok=True)
