@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
 from warroom.engine.events import Event
@@ -36,7 +37,7 @@ WAITING = frozenset({OutboxPhase.QUEUED.value, OutboxPhase.UNKNOWN.value})
 day's worth of delivered statements."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Outbox:
     id: str
     incident: str
@@ -219,7 +220,7 @@ class MemoryStore:
                 )
                 self.keys.add(effect.key)
                 self._journal(partial(self.keys.discard, effect.key))
-                self._put(row)
+                self._insert(row)
             elif isinstance(effect, StartTimer):
                 self._set_timer(
                     (incident_id, str(effect.timer)),
@@ -234,21 +235,32 @@ class MemoryStore:
 
     # -- outbox and timers, with their undo ------------------------------------------------
 
-    def _put(self, row: _Outbox) -> None:
-        old = self.outbox_rows.get(row.id)
-        self._restore(row)
+    def _insert(self, row: _Outbox) -> None:
+        self.outbox_rows[row.id] = row
+        self._index(row)
 
         def undo() -> None:
-            if old is None:
-                self.outbox_rows.pop(row.id, None)
-                self.waiting.pop(row.id, None)
-            else:
-                self._restore(old)
+            self.outbox_rows.pop(row.id, None)
+            self.waiting.pop(row.id, None)
 
         self._journal(undo)
 
-    def _restore(self, row: _Outbox) -> None:
-        self.outbox_rows[row.id] = row
+    def _change(self, row: _Outbox, **changes: Any) -> None:
+        """Change a row in place (the outbox is the hot path of a simulation: no copies),
+        keeping its old values to undo."""
+        old = {name: getattr(row, name) for name in changes}
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self._index(row)
+
+        def undo() -> None:
+            for name, value in old.items():
+                setattr(row, name, value)
+            self._index(row)
+
+        self._journal(undo)
+
+    def _index(self, row: _Outbox) -> None:
         if row.state in WAITING:
             self.waiting[row.id] = None
         else:
@@ -318,7 +330,7 @@ class MemoryStore:
         out = []
         with self.transaction():
             for row in self._claimable(OutboxPhase.QUEUED, now, limit, open_ended=True):
-                claimed = replace(
+                self._change(
                     row,
                     state=OutboxPhase.SENDING.value,
                     claimed_by=worker,
@@ -326,19 +338,17 @@ class MemoryStore:
                     attempts=row.attempts + 1,
                     updated_at=now,
                 )
-                self._put(claimed)
-                out.append(claimed)
+                out.append(row)
         return [r.public() for r in sorted(out, key=lambda r: (r.event_seq, r.id))]
 
     def claim_unknown(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
         out = []
         with self.transaction():
             for row in self._claimable(OutboxPhase.UNKNOWN, now, limit, open_ended=False):
-                claimed = replace(
+                self._change(
                     row, state=OutboxPhase.RECONCILING.value, claimed_by=worker, updated_at=now
                 )
-                self._put(claimed)
-                out.append(claimed)
+                out.append(row)
         return [r.public() for r in sorted(out, key=lambda r: (r.event_seq, r.id))]
 
     def claimed_at(self, message_id: str) -> datetime | None:
@@ -356,15 +366,13 @@ class MemoryStore:
         row = self.outbox_rows.get(message_id)
         if row is None or row.state in ("delivered", "undeliverable"):
             return
-        self._put(
-            replace(
-                row,
-                state=str(state),
-                not_before=not_before,
-                detail=detail,
-                claimed_by=None,
-                updated_at=now,
-            )
+        self._change(
+            row,
+            state=str(state),
+            not_before=not_before,
+            detail=detail,
+            claimed_by=None,
+            updated_at=now,
         )
 
     def requeue_abandoned(self, older_than: datetime) -> int:
@@ -376,13 +384,11 @@ class MemoryStore:
                     and row.claimed_at is not None
                     and row.claimed_at <= older_than
                 ):
-                    self._put(
-                        replace(
-                            row,
-                            state=OutboxPhase.UNKNOWN.value,
-                            not_before=row.claimed_at,
-                            claimed_by=None,
-                        )
+                    self._change(
+                        row,
+                        state=OutboxPhase.UNKNOWN.value,
+                        not_before=row.claimed_at,
+                        claimed_by=None,
                     )
                     count += 1
         return count
@@ -403,15 +409,13 @@ class MemoryStore:
         if row is None:
             return
         keep = row.state in FINAL or (row.state == "sent" and state not in FINAL)
-        self._put(
-            replace(
-                row,
-                state=row.state if keep else str(state),
-                provider_id=provider_id if provider_id is not None else row.provider_id,
-                detail=detail or row.detail,
-                not_before=not_before,
-                updated_at=now,
-            )
+        self._change(
+            row,
+            state=row.state if keep else str(state),
+            provider_id=provider_id if provider_id is not None else row.provider_id,
+            detail=detail or row.detail,
+            not_before=not_before,
+            updated_at=now,
         )
 
     # -- what came in ----------------------------------------------------------------------
