@@ -238,3 +238,15 @@ def test_a_silent_ceo_at_crisis_level_is_named_with_the_share_of_misses_he_expla
     assert staff_first["met"] < 16  # once the level is raised, the CEO holds the statement up
     assert staff_first["most_often_silent"].startswith("Krzysztof Mazur")
     assert "Krzysztof Mazur not answering explains" in stdout
+
+
+def test_a_past_period_starts_at_midnight_in_the_playbooks_time_zone(tmp_path: Path) -> None:
+    args = ("--runs", "3", "--workers", "1", "--from", "2025-01-06", "--period", "7d")
+    code, _, stderr = readiness(DRILL, *args, "--out", str(tmp_path))
+    assert code == 0, stderr
+    period = report(tmp_path)["period"]
+    assert period == {
+        "from": "2025-01-06T00:00:00+01:00",
+        "to": "2025-01-13T00:00:00+01:00",
+        "length": "7d",
+    }
