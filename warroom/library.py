@@ -328,6 +328,12 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
             found.ref("person", person, people, ("participants", i))
         for person in spec.responders:
             found.ref("person", person, people, ("responders", person))
+        for person in spec.readiness.people:
+            found.ref("person", person, people, ("readiness", "people", person))
+    for role in spec.readiness.roles:
+        found.ref("role", role, playbook.roles, ("readiness", "roles", role))
+    for channel in spec.readiness.channels:
+        found.ref("channel", channel, ("sms", "email"), ("readiness", "channels", channel))
     outages: dict[str, list[tuple[datetime, datetime, int]]] = {}
     for i, inject in enumerate(spec.injects):
         path: PathKey = ("injects", i)

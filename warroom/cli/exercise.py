@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from warroom.cli import (
     DbOption,
     LibraryOption,
     RosterOption,
     app,
+    err,
     error_boundary,
     open_library,
     opened_runtime,
     out,
     stop_on_signals,
 )
+from warroom.durations import format_duration, parse_duration
 from warroom.engine.events import Closed, Resolved
 from warroom.errors import InvalidInput, NotFound, UsageError
+from warroom.exercise.readiness import MAX_RUNS, Setup, draw_run, replay, simulate, summarise
+from warroom.exercise.readiness_report import header, to_html, to_json, to_markdown
 from warroom.exercise.report import Report, score
 from warroom.exercise.runner import Exercise
 from warroom.exercise.schema import ScenarioSpec
@@ -215,3 +222,145 @@ def _write(report: Report, folder: Path, formats: tuple[str, ...]) -> None:
         )
     for path in written:
         out.print(f"report: {path}")
+
+
+@exercise_app.command("readiness")
+@error_boundary
+def exercise_readiness(
+    scenario: Annotated[str, typer.Argument(help="Exercise id, e.g. breach-drill-q4.")],
+    runs: Annotated[
+        int, typer.Option(help="How many simulated activations (1 to 100,000).")
+    ] = 1000,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the draws [default: the scenario's seed].")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes to run in [default: the number of CPUs].")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Start of the period, e.g. 2027-01-01 [default: `start`]."),
+    ] = None,
+    period: Annotated[
+        str, typer.Option(help="Length of the period the instants are drawn from.")
+    ] = "90d",
+    out_dir: OutOption = Path("exercise-reports"),
+    only: Annotated[
+        int | None, typer.Option(help="Replay this one run (its index) and print its timeline.")
+    ] = None,
+    library: LibraryOption = None,
+    roster: RosterOption = None,
+) -> None:
+    """Play the scenario many times at random instants, with people who may not answer, and
+    report how likely each target is met and who the single points of failure are."""
+    if not 1 <= runs <= MAX_RUNS:
+        raise UsageError(f"--runs {runs} is outside 1..{MAX_RUNS:,}")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: give 1 or more processes")
+    try:
+        length = parse_duration(period)
+    except ValueError as exc:
+        raise UsageError(f"--period: {exc}") from None
+    spec, snapshot = _scenario(scenario, library, roster)
+    playbook, compiled_roster = snapshot.compile()
+    begin = _period_start(start, playbook.timezone) if start else spec.start
+    setup = Setup(spec, snapshot, spec.seed if seed is None else seed, begin, length)
+    if only is not None:
+        if not 0 <= only < runs:
+            raise UsageError(f"--only {only} is not a run of 0..{runs - 1}")
+        _replay_one(setup, only)
+        return
+    count = workers or os.cpu_count() or 1
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        auto_refresh=False,  # no refresh thread: the worker processes are forked from here
+    ) as progress:
+        task = progress.add_task(f"{spec.exercise}: {runs:,} runs", total=runs)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            progress.refresh()
+
+        records = simulate(setup, runs, count, advance)
+    people = {p.id: p.name for p in compiled_roster.people.values()}
+    summary = summarise(setup, records, people)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, render in (("md", to_markdown), ("html", to_html), ("json", to_json)):
+        path = out_dir / f"readiness-{spec.exercise}.{kind}"
+        path.write_text(render(summary), encoding="utf-8")
+        written.append(path)
+    out.print(f"[bold]{escape(header(summary))}[/bold]")
+    for objective in summary["objectives"]:
+        out.print(
+            f"  {objective['probability']:>7.1%}  {escape(objective['title'])} "
+            f"(95%: {objective['low']:.1%}-{objective['high']:.1%})"
+        )
+    for action in summary["actions"]:
+        out.print(f"  - {escape(action)}")
+    for path in written:
+        out.print(f"report: {path}")
+
+
+def _scenario(
+    scenario: str, library: Path | None, roster: Path | None
+) -> tuple[ScenarioSpec, Snapshot]:
+    """The scenario and the snapshot its playbook runs on, refused if either has errors."""
+    lib = open_library(library, roster)
+    if scenario not in lib.scenarios:
+        broken = [d for d in lib.errors if Path(d.file).stem == scenario]
+        if broken:
+            raise InvalidInput(broken)
+        known = ", ".join(sorted(lib.scenarios)) or "none"
+        raise NotFound(f"unknown exercise {scenario!r} (the library has: {known})")
+    spec, source = lib.scenarios[scenario]
+    problems = [d for d in lib.errors if d.file == source.file]
+    if problems:
+        raise InvalidInput(problems)
+    folder = library or default_library()
+    snapshot = replace(
+        Snapshot.capture(
+            Path(lib.playbooks[spec.playbook][1].file), roster or default_roster(folder)
+        ),
+        scenario_file=source.file,
+        scenario_text=Path(source.file).read_text(encoding="utf-8"),
+    )
+    return spec, snapshot
+
+
+def _period_start(text: str, timezone: str) -> datetime:
+    """`--from 2027-01-01` is midnight in the playbook's time zone; an offset is kept."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"--from {text!r} is not a date or time (expected e.g. 2027-01-01 or "
+            "2027-01-01T09:00:00+01:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def _replay_one(setup: Setup, index: int) -> None:
+    """One run alone, exactly as it ran among the others: its draws, then its timeline."""
+    draw = draw_run(setup.scenario, setup.seed, index, setup.begin, setup.period)
+    out.print(f"[bold]run {index} of seed {setup.seed}: activated {draw.start.isoformat()}[/bold]")
+    if draw.outages:
+        out.print(
+            "  outages: " + ", ".join(f"{c} for {format_duration(d)}" for c, d in draw.outages)
+        )
+    record, timeline = replay(setup, index)
+    for line in timeline:
+        out.print(escape(line))
+    silent = ", ".join(f"{p} ({r or 'no role'})" for p, r in record["silent"].items()) or "nobody"
+    out.print(f"\n  did not answer: {escape(silent)}")
+    for objective, met in record["objectives"].items():
+        out.print(f"  {'met' if met else 'not met':>8}  {escape(objective)}")
+    for step, outcome in record["slas"].items():
+        out.print(f"  {outcome:>8}  SLA {escape(step)}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from warroom.durations import Duration
+from warroom.durations import Duration, format_duration
 from warroom.specs import Flag, Instant, Name, Slug, Spec, Text
 
 
@@ -97,6 +97,88 @@ class ObjectiveSpec(Spec):
         return self
 
 
+def _probability(value: object) -> float:
+    """A share between 0 and 1, written as a number (0.05) or a percentage ("5%")."""
+    number: float | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            number = float(value.strip()[:-1]) / 100
+        except ValueError:
+            number = None
+    if number is None:
+        raise ValueError(
+            f"{value!r} is not a probability (expected a number from 0 to 1, e.g. 0.05)"
+        )
+    if not 0 <= number <= 1:
+        raise ValueError(f"{value!r} is outside 0..1 (expected e.g. 0.05 for one time in twenty)")
+    return number
+
+
+def _not_negative(value: object) -> object:
+    if isinstance(value, str) and value.strip().startswith("-"):
+        raise ValueError(f"{value!r} is negative; a delay is a duration after the request")
+    return value
+
+
+Probability = Annotated[float, BeforeValidator(_probability)]
+Delay = Annotated[Duration, BeforeValidator(_not_negative)]
+
+
+class DelaySpec(Spec):
+    """How long a person takes to answer: lognormal (a median and a p90), or fixed.
+
+    Lognormal because answer times are skewed: most people answer within minutes, a few take
+    far longer (asleep, driving, phone in another room), and the p90 is what a reader knows.
+    """
+
+    median: Delay | None = None
+    p90: Delay | None = None
+    fixed: Delay | None = None
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> DelaySpec:
+        if self.fixed is not None:
+            if self.median is not None or self.p90 is not None:
+                raise ValueError("give either `fixed`, or `median` with `p90`, not both")
+            return self
+        if self.median is None or self.p90 is None:
+            raise ValueError("a delay needs `median` and `p90` (lognormal), or `fixed`")
+        if self.p90 < self.median:
+            raise ValueError(
+                f"p90 {format_duration(self.p90)} is below the median "
+                f"{format_duration(self.median)}; nine answers in ten cannot come sooner than half"
+            )
+        return self
+
+
+class ProfileSpec(Spec):
+    """How a person, or anyone holding a role, answers in a readiness run. Unset keys fall
+    back to the role's, then to `default`'s, then to the built-in defaults."""
+
+    no_answer: Probability | None = None
+    ack: DelaySpec | None = None
+    approve: DelaySpec | None = None
+
+
+class ChannelModelSpec(Spec):
+    outage: Probability = 0.0
+    lasting: Annotated[Duration, Field(alias="for")] = timedelta(hours=1)
+
+
+class ReadinessSpec(Spec):
+    """The responder model of `warroom exercise readiness`: who answers, how fast, what fails."""
+
+    default: ProfileSpec = ProfileSpec()
+    roles: dict[Name, ProfileSpec] = {}
+    people: dict[Slug, ProfileSpec] = {}
+    channels: dict[Slug, ChannelModelSpec] = {}
+    injects: Literal["keep", "drop"] = "keep"
+
+
 class ScenarioSpec(Spec):
     exercise: Slug
     title: str = ""
@@ -110,3 +192,4 @@ class ScenarioSpec(Spec):
     responders: dict[Slug, ResponderSpec] = {}
     injects: list[InjectSpec] = []
     objectives: list[ObjectiveSpec] = []
+    readiness: ReadinessSpec = ReadinessSpec()
