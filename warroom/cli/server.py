@@ -210,3 +210,42 @@ def share(
         f"link id {link.id}, until {link.expires_at:%Y-%m-%d %H:%M} UTC; "
         f"`warroom share --revoke {link.id}` ends it"
     )
+
+
+db_app = typer.Typer(help="The incident database: move it between stores.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("copy")
+@error_boundary
+def db_copy(
+    source: Annotated[str, typer.Option("--from", help="sqlite:///FILE (or a file path).")],
+    target: Annotated[str, typer.Option("--to", help="postgresql://... (an empty database).")],
+) -> None:
+    """Copy a SQLite store into PostgreSQL, event log included, and verify it by replay."""
+    from warroom.runtime.clock import SystemClock
+    from warroom.runtime.runtime import Runtime
+    from warroom.store import open_store
+    from warroom.store.postgres import PostgresStore
+    from warroom.store.sqlite import SqliteStore
+    from warroom.store.transfer import copy_store
+
+    if not target.startswith(("postgresql://", "postgres://")):
+        raise UsageError(f"--to {target!r} is not a PostgreSQL URL (expected postgresql://...)")
+    if source.startswith(("postgresql://", "postgres://")):
+        raise UsageError("--from takes the SQLite database (sqlite:///FILE or a file path)")
+    origin = open_store(source, existing=True)
+    destination = open_store(target)
+    if not isinstance(origin, SqliteStore) or not isinstance(destination, PostgresStore):
+        raise UsageError("`warroom db copy` copies SQLite into PostgreSQL")
+    try:
+        clock = SystemClock()
+        copied = copy_store(
+            origin, destination, lambda store, incident: Runtime(store, clock).replay(incident)
+        )
+    finally:
+        origin.close()
+        destination.close()
+    rows = ", ".join(f"{n} {table}" for table, n in copied.rows.items())
+    out.print(f"copied {rows}")
+    out.print(f"verified: {copied.incidents_verified} incidents replay to the same state")

@@ -1,0 +1,167 @@
+"""Several nodes on PostgreSQL: the local server (127.0.0.1:5432), a database per test.
+Decisions on one incident take turns across nodes; moving from SQLite is verified by replay;
+an older warroom refuses a newer database."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from support.postgres import fresh_database
+from typer.testing import CliRunner
+
+from warroom.cli import app
+from warroom.engine.events import Acknowledged, NoteAdded
+from warroom.errors import CommandRejected, StoreError
+from warroom.runtime.clock import VirtualClock
+from warroom.runtime.runtime import Runtime
+from warroom.runtime.snapshot import Snapshot
+from warroom.store import open_store
+from warroom.store.postgres import SCHEMA_VERSION, PostgresStore
+
+T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
+runner = CliRunner()
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with fresh_database() as made:
+        yield made
+
+
+def activate(location: str, mini: Path) -> str:
+    store = open_store(location)
+    try:
+        snapshot = Snapshot.capture(mini / "outage.yaml", mini / "roster.yaml")
+        facts = {"company": "Acme", "service": "the shop"}
+        return Runtime(store, VirtualClock(T0)).activate(snapshot, facts=facts).incident
+    finally:
+        store.close()
+
+
+def test_two_nodes_take_turns_on_one_incident(url: str, mini: Path) -> None:
+    """Forty notes from two nodes at once: every one lands, in one order, none overwritten."""
+    incident = activate(url, mini)
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def node(name: str) -> None:
+        store = open_store(url)
+        runtime = Runtime(store, VirtualClock(T0 + timedelta(minutes=1)))
+        try:
+            start.wait()
+            for n in range(20):
+                runtime.submit(incident, NoteAdded(text=f"{name} {n}", by=name))
+        except BaseException as exc:  # a node's failure must fail the test
+            failures.append(exc)
+        finally:
+            store.close()
+
+    nodes = [threading.Thread(target=node, args=(name,)) for name in ("a", "b")]
+    for thread in nodes:
+        thread.start()
+    for thread in nodes:
+        thread.join()
+    assert failures == []
+    store = open_store(url)
+    try:
+        events = store.events(incident)
+    finally:
+        store.close()
+    assert [e.n for e in events] == list(range(1, 42))
+    notes = [e.event.text for e in events if isinstance(e.event, NoteAdded)]
+    assert sorted(notes) == sorted([f"a {n}" for n in range(20)] + [f"b {n}" for n in range(20)])
+
+
+def test_one_acknowledgement_from_two_nodes_at_once_counts_once(url: str, mini: Path) -> None:
+    incident = activate(url, mini)
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def node() -> None:
+        store = open_store(url)
+        try:
+            runtime = Runtime(store, VirtualClock(T0 + timedelta(minutes=1)))
+            start.wait()
+            runtime.submit(incident, Acknowledged(person="anna", by="sms:+48601234567"))
+            outcomes.append("recorded")
+        except CommandRejected as exc:
+            outcomes.append(f"refused: {exc}")
+        finally:
+            store.close()
+
+    nodes = [threading.Thread(target=node) for _ in range(2)]
+    for thread in nodes:
+        thread.start()
+    for thread in nodes:
+        thread.join()
+    assert sorted(outcomes)[0] == "recorded"
+    assert sorted(outcomes)[1].startswith("refused: ")
+    store = open_store(url)
+    try:
+        acks = [e for e in store.events(incident) if isinstance(e.event, Acknowledged)]
+    finally:
+        store.close()
+    assert len(acks) == 1
+
+
+def test_an_older_warroom_refuses_a_newer_database(url: str) -> None:
+    open_store(url).close()
+    store = open_store(url)
+    assert isinstance(store, PostgresStore)
+    store.db.execute("UPDATE warroom_schema SET version = %s", (SCHEMA_VERSION + 1,))
+    store.close()
+    with pytest.raises(StoreError) as refused:
+        open_store(url)
+    assert str(refused.value) == (
+        f"database {url} has schema version {SCHEMA_VERSION + 1}, written by a newer warroom; "
+        f"this one knows up to version {SCHEMA_VERSION}: upgrade warroom on this node"
+    )
+
+
+def test_a_sqlite_store_moves_to_postgresql_verified(url: str, mini: Path, tmp_path: Path) -> None:
+    db = tmp_path / "warroom.db"
+    incident = activate(str(db), mini)
+    env = {"WARROOM_CLOCK": (T0 + timedelta(minutes=1)).isoformat()}
+    assert runner.invoke(app, ["ack", "--as", "anna", "--db", str(db)], env=env).exit_code == 0
+    copied = runner.invoke(app, ["db", "copy", "--from", f"sqlite://{db}", "--to", url])
+    assert copied.exit_code == 0, copied.stderr
+    assert "copied 1 incidents, 2 events, 5 outbox, 3 timers" in copied.stdout
+    assert "verified: 1 incidents replay to the same state" in copied.stdout
+    status = runner.invoke(app, ["status", "--db", url], env=env)
+    assert incident in status.stdout
+    # the PostgreSQL side goes on where SQLite stopped: the next event is number 3
+    assert runner.invoke(app, ["note", "moved", "--db", url], env=env).exit_code == 0
+    store = open_store(url)
+    try:
+        assert [e.n for e in store.events(incident)] == [1, 2, 3]
+    finally:
+        store.close()
+    again = runner.invoke(app, ["db", "copy", "--from", str(db), "--to", url])
+    assert again.exit_code == 3
+    assert "already holds incidents; copy into an empty database" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "message"),
+    [
+        ("w.db", "sqlite:///x.db", "--to 'sqlite:///x.db' is not a PostgreSQL URL"),
+        ("postgresql://x/y", "postgresql://x/z", "--from takes the SQLite database"),
+    ],
+)
+def test_db_copy_refuses_the_wrong_way_round(source: str, target: str, message: str) -> None:
+    result = runner.invoke(app, ["db", "copy", "--from", source, "--to", target])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["status", "--db", "postgresql://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        "warroom: cannot connect to postgresql://nobody@127.0.0.1:1/none"
+    )
+    assert "Traceback" not in result.stderr
