@@ -5,8 +5,8 @@ people from the roster, and a person can be put into a role by hand.
 from __future__ import annotations
 
 from warroom.engine import lifecycles as lc
-from warroom.engine import paging, steps, versions
-from warroom.engine.assignment import assign_roles, role_candidates
+from warroom.engine import identity, paging, steps, versions
+from warroom.engine.assignment import assign_roles, role_candidates, role_filter
 from warroom.engine.context import Ctx
 from warroom.engine.events import Activated, Reassigned
 from warroom.engine.lifecycles import StepPhase
@@ -26,6 +26,7 @@ def activated(ctx: Ctx, event: Activated) -> None:
     lc.fire(lc.INCIDENT, "activate", inc, f"incident {inc.id}")
     inc.level, inc.facts, inc.started_at = level, facts, ctx.now
     inc.exercise, inc.participants = event.exercise, tuple(event.participants)
+    inc.secret = event.secret
     kind = "Exercise" if event.exercise else "Incident"
     ctx.note(
         f"{kind} {inc.id} activated from playbook {book.id} v{book.version} at level "
@@ -64,10 +65,45 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         if c.person.id == event.person
     ]
     caveat = f"; note: {', '.join(demands[0].problems)}" if demands and demands[0].problems else ""
+    refusals = assignment_refusals(ctx, event.role, event.person)
+    if refusals and not event.force:
+        raise CommandRejected(
+            f"cannot assign {event.role} to {person.name}: {'; '.join(refusals)} "
+            "(--force --reason TEXT overrides, on the record)"
+        )
+    if event.force and not event.reason.strip():
+        raise CommandRejected(f"`assign {event.role} {event.person} --force` needs --reason")
+    if refusals:
+        caveat += f"; forced over: {'; '.join(refusals)} ({event.reason.strip()})"
     holder.person, holder.acked_at = event.person, None
     holder.tried.append(event.person)
     ctx.note(
         f"{book.roles[event.role].title}: {previous} -> {person.name}, assigned by "
-        f"{event.by or 'unknown'}{caveat}"
+        f"{event.by or 'unknown'}{caveat}{identity.entered(ctx, event, event.by)}"
     )
     paging.page_new_holder(ctx, event.role, event.person)
+
+
+def assignment_refusals(ctx: Ctx, role_id: str, person_id: str) -> list[str]:
+    """Why `person_id` must not hold `role_id`: a tag the role requires, or a statement they
+    would then approve twice (four eyes). Empty when nothing stands in the way."""
+    person = ctx.known_person(person_id)
+    reasons = [
+        f"lacks tag {tag}"
+        for tag in role_filter(ctx.book, role_id, ctx.inc.facts).require_tags
+        if tag not in person.tags
+    ]
+    titles, roles = [], []
+    for spec in ctx.book.statements.values():
+        if role_id not in spec.approvers:
+            continue
+        also = [r for r in spec.approvers if r != role_id and ctx.inc.holder(r) == person_id]
+        if also:
+            titles.append(spec.title)
+            roles += [r for r in also if r not in roles]
+    if titles:
+        reasons.append(
+            f"{person.name} already approves {', '.join(titles)} as {', '.join(roles)}; "
+            "four eyes need a second person"
+        )
+    return reasons

@@ -7,13 +7,13 @@ version, which is asked for afresh (see `versions`).
 
 from __future__ import annotations
 
+from warroom.engine import identity, release, steps
 from warroom.engine import lifecycles as lc
-from warroom.engine import release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.events import Approved, Rejected
 from warroom.engine.registry import handles
 from warroom.engine.render import approval_text
-from warroom.engine.state import About, Draft, StatementState
+from warroom.engine.state import About, Draft, Incident, StatementState
 from warroom.errors import CommandRejected
 from warroom.playbook.model import Action, Step
 
@@ -68,9 +68,15 @@ def _answering(ctx: Ctx, statement_id: str, person: str, code: str | None) -> li
         holders = ", ".join(f"{r}: {ctx.name(ctx.inc.holder(r))}" for r in spec.approvers)
         raise CommandRejected(f"{ctx.name(person)} is not an approver of {spec.title} ({holders})")
     pending = [r for r in roles if r not in draft.approvals]
-    if not pending:
+    if person in draft.approvals.values() or not pending:
+        second = (
+            f"; {', '.join(pending)} needs a second person (four eyes): "
+            f"`warroom assign {pending[0]} PERSON`"
+            if pending
+            else ""
+        )
         raise CommandRejected(
-            f"{ctx.name(person)} has already approved {spec.title} v{draft.version}"
+            f"{ctx.name(person)} has already approved {spec.title} v{draft.version}{second}"
         )
     if code is not None:
         ok = any(
@@ -79,7 +85,7 @@ def _answering(ctx: Ctx, statement_id: str, person: str, code: str | None) -> li
         )
         if not ok:
             raise CommandRejected(f"code {code!r} was not sent to {ctx.name(person)}")
-    return pending
+    return pending[:1]  # four eyes: one person's word answers for one role
 
 
 def _requested_draft(statement: StatementState) -> Draft:
@@ -90,17 +96,41 @@ def _requested_draft(statement: StatementState) -> Draft:
 @handles(Approved)
 def approved(ctx: Ctx, event: Approved) -> None:
     roles = _answering(ctx, event.statement, event.person, event.code)
+    entered = identity.answer_on_behalf(ctx, event, event.person, "approve", event.reason)
     statement, spec = ctx.known_statement(event.statement)
     draft = _requested_draft(statement)
     for role in roles:
         draft.approvals[role] = event.person
     ctx.note(
         f"{spec.title} v{draft.version}: approved by {ctx.name(event.person)} "
-        f"({', '.join(ctx.book.roles[r].title for r in roles)})"
+        f"({', '.join(ctx.book.roles[r].title for r in roles)}){entered}"
     )
     if statement.approved(spec.approvers):
         approval_complete(ctx, statement)
         steps.advance(ctx)
+    else:
+        lacking = second_person_needed(ctx.inc, statement.id)
+        if lacking:
+            ctx.note(
+                f"{spec.title} cannot be released until a second person is assigned: "
+                f"{ctx.name(ctx.inc.holder(lacking[0]))} also holds {', '.join(lacking)}"
+            )
+
+
+def second_person_needed(inc: Incident, statement_id: str) -> list[str]:
+    """Approver roles of a statement whose holder already approves it for another role: the
+    statement cannot be released until someone else is assigned to them (four eyes)."""
+    spec = inc.playbook.statements[statement_id]
+    seen: set[str] = set()
+    lacking = []
+    for role in spec.approvers:
+        holder = inc.holder(role)
+        if holder is None:
+            continue
+        if holder in seen:
+            lacking.append(role)
+        seen.add(holder)
+    return lacking
 
 
 def approval_complete(ctx: Ctx, statement: StatementState) -> None:
@@ -127,11 +157,15 @@ def rejected(ctx: Ctx, event: Rejected) -> None:
     if not event.reason.strip():
         raise CommandRejected("a rejection needs a reason (--reason), so the owner can revise")
     _answering(ctx, event.statement, event.person, event.code)
+    entered = identity.answer_on_behalf(ctx, event, event.person, "reject", event.reason)
     statement, spec = ctx.known_statement(event.statement)
     draft = _requested_draft(statement)
     draft.rejections.append((event.person, event.reason))
     draft.approvals.clear()
-    ctx.note(f"{spec.title} v{draft.version}: rejected by {ctx.name(event.person)}: {event.reason}")
+    ctx.note(
+        f"{spec.title} v{draft.version}: rejected by {ctx.name(event.person)}{entered}: "
+        f"{event.reason}"
+    )
     owner = ctx.inc.holder(spec.owner) if spec.owner else None
     if owner is not None:
         contact = ctx.inc.roster.person(owner).contact()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from warroom.durations import format_duration as _span
-from warroom.engine import levels, steps
+from warroom.engine import identity, levels, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import role_candidates
 from warroom.engine.context import Ctx
@@ -101,7 +101,8 @@ def acknowledged(ctx: Ctx, event: Acknowledged) -> None:
     state.acked[event.person] = ctx.now
     held = [r for r in paged_roles(ctx, step) if ctx.inc.holder(r) == event.person]
     took = f" ({', '.join(ctx.book.roles[r].title for r in held)})" if held else ""
-    ctx.note(f"{step.title}: {ctx.name(event.person)}{took} acknowledged")
+    entered = identity.entered(ctx, event, event.person)
+    ctx.note(f"{step.title}: {ctx.name(event.person)}{took} acknowledged{entered}")
     for role in held:
         ctx.inc.roles[role].acked_at = ctx.now
     if page_complete(ctx, step, state, event.person):

@@ -34,6 +34,9 @@ class Person:
     away: tuple[Away, ...] = ()
     textable: bool = True
     """False for a landline: the phone is kept (for calls) but gets no SMS."""
+    logins: tuple[str, ...] = ()
+    """Operating-system user names that are this person: a CLI command run under one of
+    them is theirs, any other login acts on their behalf (and says so on the record)."""
 
     def away_at(self, at: datetime) -> Away | None:
         return next((a for a in self.away if a.start <= at < a.end), None)

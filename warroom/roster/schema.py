@@ -51,6 +51,7 @@ class PersonSpec(Spec):
     tags: list[Slug] = []
     timezone: TimeZoneName = "UTC"
     away: list[AwaySpec] = []
+    logins: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@\\-]+$")]] = []
 
 
 class ContactSpec(Spec):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import socket
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -190,7 +191,8 @@ class Runtime:
         """What activation would do now, decided but written nowhere (`--dry-run`)."""
         playbook, roster = snapshot.compile()
         incident = new_incident("DRY-RUN", playbook, roster)
-        decision = decide(incident, Activated(level=level, facts=facts, by=by), self.clock.now())
+        event = Activated(level=level, facts=facts, by=by, secret=secrets.token_hex(16))
+        decision = decide(incident, event, self.clock.now())
         return incident, decision
 
     def activate(
@@ -202,11 +204,17 @@ class Runtime:
         by: str = "",
         exercise: bool = False,
         participants: tuple[str, ...] = (),
+        login: str = "",
+        secret: str | None = None,
     ) -> Outcome:
+        """Open an incident. `secret` (its reply codes' key) is drawn here unless given: an
+        exercise derives it from its scenario's seed, so its report is the same every run."""
         outcome: Outcome | None = None
         try:
             with self.store.transaction():
-                outcome = self._activate(snapshot, level, facts, by, exercise, participants)
+                outcome = self._activate(
+                    snapshot, level, facts, by, exercise, participants, login, secret
+                )
         except BaseException:
             if outcome is not None:  # decided, but the commit failed
                 self._cache.pop(outcome.incident, None)
@@ -221,6 +229,8 @@ class Runtime:
         by: str,
         exercise: bool = False,
         participants: tuple[str, ...] = (),
+        login: str = "",
+        secret: str | None = None,
     ) -> Outcome:
         """The body of `activate`, inside a transaction the caller holds."""
         playbook, roster = snapshot.compile()
@@ -230,8 +240,10 @@ class Runtime:
             level=chosen,
             facts=dict(facts or {}),
             by=by,
+            login=login,
             exercise=exercise,
             participants=participants,
+            secret=secrets.token_hex(16) if secret is None else secret,
         )
         incident_id = self._new_id(playbook.id, playbook.timezone, now)
         incident = new_incident(incident_id, playbook, roster)
@@ -489,6 +501,14 @@ class Runtime:
                     candidates.append((row.id, person, message))
         if not known:
             raise NotFound(f"{number} is not in the roster of any open incident")
+        if reply.verb != "ack" and reply.code is None:
+            # an approval is only as good as its proof: the sender's number and the code
+            # that went to that number with this version's request
+            word = reply.verb.upper()
+            raise NothingWaiting(
+                f"{word} without the code approves nothing; reply {word} <code> with the code "
+                "from the approval request"
+            )
         chosen = {(i, m.code): (i, p, m) for i, p, m in candidates}
         if not chosen:
             what = f"code {reply.code}" if reply.code else "an open request"
