@@ -5,6 +5,7 @@ done only when the people who hold its roles answered. On `decide()` itself, wit
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from test_decide import BOOK, ROSTER, Desk, variant
@@ -81,7 +82,8 @@ def test_an_approval_on_behalf_needs_a_reason_and_says_who_entered_it() -> None:
     desk = Desk(book=PHONED)
     desk.assemble()
     typed = ev.Approved(statement="holding", person="piotr-zielinski", login="ewa")
-    with pytest.raises(CommandRejected, match='needs --reason \\(e.g. --reason "phoned in"\\)'):
+    needs = re.escape('needs --reason (e.g. --reason "phoned in")')
+    with pytest.raises(CommandRejected, match=needs):
         desk.decide(typed)
     desk.decide(dataclasses.replace(typed, reason="phoned in"))
     assert desk.saw(
@@ -99,3 +101,71 @@ def test_the_approvers_own_login_acts_for_them() -> None:
     desk.decide(ev.Approved(statement="holding", person="piotr-zielinski", login="pzielinski"))
     assert not desk.saw("entered by")
     assert desk.saw("approved by Piotr Zieliński (Legal approver)")
+
+
+# -- done only when the right people answered ---------------------------------------------------
+
+
+def silent_security_lead() -> Desk:
+    """Everyone but the security lead answers; the ladder moves the role on and, at 20
+    minutes, pages the CEO and raises the level (the CEO becomes spokesperson)."""
+    desk = Desk()
+    desk.assemble("anna-kowalska", "ewa-wisniewska", "piotr-zielinski")
+    desk.wait(20)
+    return desk
+
+
+def test_an_escalation_targets_answer_does_not_finish_a_step_whose_role_is_silent() -> None:
+    desk = silent_security_lead()
+    desk.decide(ev.Acknowledged(person="krzysztof-mazur"))
+    assert desk.step("assemble") == "escalated"
+    assert desk.notes[-1] == "Assemble the crisis team: still waiting for Security lead"
+    desk.decide(ev.Acknowledged(person="pawel-krawczyk"))  # the role's holder, moved by the ladder
+    assert desk.step("assemble") == "done"
+
+
+def test_an_escalation_target_can_take_a_role_over_on_the_record() -> None:
+    desk = silent_security_lead()
+    with pytest.raises(CommandRejected, match="does not page the role 'mascot'"):
+        desk.decide(ev.Acknowledged(person="krzysztof-mazur", take_over="mascot"))
+    desk.decide(ev.Acknowledged(person="krzysztof-mazur", take_over="security_lead"))
+    assert desk.saw(
+        "Security lead: Krzysztof Mazur takes over from Paweł Krawczyk (ack --take-over)"
+    )
+    assert desk.incident.holder("security_lead") == "krzysztof-mazur"
+    assert desk.step("assemble") == "done"
+
+
+def test_a_person_replaced_in_a_role_cannot_acknowledge_for_it() -> None:
+    desk = silent_security_lead()
+    with pytest.raises(CommandRejected, match="Michał Lewandowski was not paged"):
+        desk.decide(ev.Acknowledged(person="michal-lewandowski"))
+    assert desk.incident.roles["security_lead"].acked_at is None
+
+
+def test_nobody_is_paged_twice_by_one_rung() -> None:
+    desk = Desk()
+    desk.assemble("anna-kowalska", "ewa-wisniewska", "piotr-zielinski")
+    desk.wait(10)
+    before = desk.pages("krzysztof-mazur")
+    desk.wait(20)  # the CEO: a target of the rung, and spokesperson at the level it raises
+    assert desk.pages("krzysztof-mazur") == before + 1
+    assert desk.saw("Krzysztof Mazur already paged; now also Spokesperson")
+
+
+def test_a_ladder_that_ends_leaves_the_step_open_and_says_so() -> None:
+    short = tuple(
+        dataclasses.replace(s, escalations=s.escalations[:1]) if s.id == "assemble" else s
+        for s in BOOK.steps
+    )
+    desk = Desk(book=variant(steps=short))
+    desk.assemble("anna-kowalska", "ewa-wisniewska", "piotr-zielinski")
+    desk.wait(60)
+    assert desk.step("assemble") == "escalated"
+    assert desk.saw(
+        "Assemble the crisis team: the escalation ladder has ended with Security lead not "
+        "acknowledged; the step stays open (`warroom assign security_lead PERSON`)"
+    )
+    desk.decide(ev.Reassigned(role="security_lead", person="michal-lewandowski"))
+    desk.assemble("michal-lewandowski")
+    assert desk.step("assemble") == "done"

@@ -127,9 +127,12 @@ def test_status_shows_a_send_step_waiting_for_approval(
         return row
 
     assert "awaiting approval" in release_row()
-    assert warroom(
-        "approve", "holding", "--as", "dawid", clock="2026-11-16T11:16:00+01:00", login="dlis"
-    )[0] == 0
+    assert (
+        warroom(
+            "approve", "holding", "--as", "dawid", clock="2026-11-16T11:16:00+01:00", login="dlis"
+        )[0]
+        == 0
+    )
     assert "awaiting approval" not in release_row()
 
 
@@ -286,3 +289,13 @@ def test_status_says_a_statement_needs_a_second_approver(
     assert code == 0, err
     code, out, _ = warroom("status")
     assert "Holding cannot be released until a second person is assigned" in out
+
+
+def test_status_names_the_roles_a_page_step_still_waits_for(warroom: Run) -> None:
+    warroom(*ACTIVATE)
+    warroom("ack", "--as", "anna")
+    warroom("ack", "--as", "bartek")
+    code, out, _ = warroom("status")
+    assert code == 0
+    assert "Not done: Assemble" in out
+    assert "waits for Legal approver (Dawid Lis) to acknowledge" in out

@@ -192,7 +192,8 @@ def test_approve_without_its_code_approves_nothing_even_with_one_request_open(
     assert (outcome.accepted, outcome.refusal) == (False, "nothing-waiting")
     assert "reply APPROVE <code> with the code from the approval request" in outcome.reason
     draft = desk.runtime.incident(desk.incident).statements["holding"].draft
-    assert draft is not None and not draft.approvals
+    assert draft is not None
+    assert not draft.approvals
     code = desk.code_sent_to("+48604567890", "approval")
     assert desk.runtime.receive_sms("+48604567890", f"APPROVE {code}").accepted
 
@@ -221,5 +222,6 @@ def test_codes_come_from_a_secret_drawn_at_activation(mini: Path, tmp_path: Path
         assert result.exit_code == 0, result.stderr
         assert first.secret not in result.stdout
         store.close()
-    assert len(secrets[0]) >= 32 and secrets[0] != secrets[1]
+    assert len(secrets[0]) >= 32
+    assert secrets[0] != secrets[1]
     assert codes[0] != codes[1]

@@ -36,7 +36,7 @@ from warroom.durations import format_duration
 from warroom.engine import events as ev
 from warroom.engine.approval import second_person_needed
 from warroom.engine.effects import SendMessage
-from warroom.engine.lifecycles import dormant, finished
+from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import UsageError
@@ -430,6 +430,20 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
                 )
         steps.add_row(escape(step.title), st.state.replace("_", " "), sla)
     out.print(steps)
+    for step in book.steps:
+        if not awaits_acknowledgement(state.steps[step.id]):
+            continue
+        paged = [r for a in step.page for r in book.audiences[a].roles]
+        waiting = [
+            f"{escape(book.roles[r].title)} ({escape(_name(state, state.holder(r)))})"
+            for r in dict.fromkeys(paged)
+            if state.roles[r].acked_at is None
+        ]
+        if waiting:
+            out.print(
+                f"[bold]Not done[/bold]: {escape(step.title)} waits for {', '.join(waiting)} "
+                "to acknowledge (`warroom assign ROLE PERSON` puts someone else in)"
+            )
     for statement_id, statement in state.statements.items():
         draft = statement.draft
         spec = book.statements[statement_id]

@@ -4,9 +4,9 @@ people from the roster, and a person can be put into a role by hand.
 
 from __future__ import annotations
 
+from warroom.engine import eligibility, identity, paging, steps, versions
 from warroom.engine import lifecycles as lc
-from warroom.engine import identity, paging, steps, versions
-from warroom.engine.assignment import assign_roles, role_candidates, role_filter
+from warroom.engine.assignment import assign_roles, role_candidates
 from warroom.engine.context import Ctx
 from warroom.engine.events import Activated, Reassigned
 from warroom.engine.lifecycles import StepPhase
@@ -65,7 +65,7 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         if c.person.id == event.person
     ]
     caveat = f"; note: {', '.join(demands[0].problems)}" if demands and demands[0].problems else ""
-    refusals = assignment_refusals(ctx, event.role, event.person)
+    refusals = eligibility.refusals(ctx, event.role, event.person)
     if refusals and not event.force:
         raise CommandRejected(
             f"cannot assign {event.role} to {person.name}: {'; '.join(refusals)} "
@@ -82,28 +82,3 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         f"{event.by or 'unknown'}{caveat}{identity.entered(ctx, event, event.by)}"
     )
     paging.page_new_holder(ctx, event.role, event.person)
-
-
-def assignment_refusals(ctx: Ctx, role_id: str, person_id: str) -> list[str]:
-    """Why `person_id` must not hold `role_id`: a tag the role requires, or a statement they
-    would then approve twice (four eyes). Empty when nothing stands in the way."""
-    person = ctx.known_person(person_id)
-    reasons = [
-        f"lacks tag {tag}"
-        for tag in role_filter(ctx.book, role_id, ctx.inc.facts).require_tags
-        if tag not in person.tags
-    ]
-    titles, roles = [], []
-    for spec in ctx.book.statements.values():
-        if role_id not in spec.approvers:
-            continue
-        also = [r for r in spec.approvers if r != role_id and ctx.inc.holder(r) == person_id]
-        if also:
-            titles.append(spec.title)
-            roles += [r for r in also if r not in roles]
-    if titles:
-        reasons.append(
-            f"{person.name} already approves {', '.join(titles)} as {', '.join(roles)}; "
-            "four eyes need a second person"
-        )
-    return reasons

@@ -34,6 +34,8 @@ class Ctx:
         self.book: Playbook = incident.playbook
         self.now = now
         self.out = decision
+        self.paged_now: set[tuple[str, str]] = set()
+        """(step, person) paged by this decision: one rung of a ladder pages nobody twice."""
 
     def note(self, text: str) -> None:
         self.out.notes.append(text)
