@@ -169,3 +169,66 @@ def test_a_ladder_that_ends_leaves_the_step_open_and_says_so() -> None:
     desk.decide(ev.Reassigned(role="security_lead", person="michal-lewandowski"))
     desk.assemble("michal-lewandowski")
     assert desk.step("assemble") == "done"
+
+
+# -- smaller truths: facts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        ({"what_happened": ""}, "fact what_happened: is required and cannot be empty"),
+        ({"what_happened": " \x07 "}, "fact what_happened: is required and cannot be empty"),
+        ({"hotline": "call Anna"}, "fact hotline: 'call Anna' is not a phone number"),
+        ({"press_office": "prasa at acme"}, "fact press_office: 'prasa at acme' is not an e-mail"),
+        ({"customer_page": "javascript:alert(1)"}, "is not a web address"),
+        ({"customer_page": "acme.example/faq"}, "is not a web address"),
+    ],
+)
+def test_a_fact_is_held_to_its_declared_kind(facts: dict[str, str], message: str) -> None:
+    desk = Desk()
+    before = dict(desk.incident.facts)
+    with pytest.raises(CommandRejected, match=re.escape(message)):
+        desk.decide(ev.FactUpdated(facts=facts))
+    assert desk.incident.facts == before
+
+
+def test_a_required_fact_given_empty_at_activation_is_refused() -> None:
+    with pytest.raises(CommandRejected, match="what_happened: is required and cannot be empty"):
+        Desk(facts={"what_happened": ""})
+
+
+def test_control_characters_never_reach_a_fact() -> None:
+    desk = Desk()
+    desk.decide(ev.FactUpdated(facts={"what_happened": "a leak\x1b[2J\nof addresses\x07"}))
+    assert desk.incident.facts["what_happened"] == "a leak[2J of addresses"
+    assert desk.saw("Fact what_happened = 'a leak[2J of addresses'")
+
+
+def test_alert_facts_are_held_to_their_declared_kind_too() -> None:
+    from warroom.playbook.compile import compile_playbook
+    from warroom.triggers.matching import match_alert
+    from warroom.triggers.payloads import alerts_from
+    from warroom.yamlsource import parse_yaml
+
+    text = (
+        "playbook: outage\ntitle: T\nlanguages: [en]\nlevels: [{id: incident, title: I}]\n"
+        "facts:\n  hotline: {kind: phone}\n  page: {kind: url}\n  press: {kind: email}\n"
+        "roles:\n  lead: {title: Lead, candidates: [tag:lead]}\n"
+        "audiences:\n  team: {roles: [lead]}\nsteps:\n  - id: assemble\n    page: team\n"
+        "triggers:\n  - source: generic\n"
+        "    facts: {hotline: '{{ a }}', page: '{{ b }}', press: '{{ c }}'}\n"
+    )
+    book, _ = compile_playbook(parse_yaml(text, "outage.yaml"))
+    body = {"a": "+48 22 123 45 67", "b": "https://acme.example/faq", "c": "not an address"}
+    (alert,) = alerts_from("generic", body)
+    found = match_alert([book], alert, people=set())
+    assert found is not None
+    assert (found.facts["hotline"], found.facts["page"]) == (
+        "+48 22 123 45 67",
+        "https://acme.example/faq",
+    )
+    assert found.facts["press"] == "(not in alert)"  # a stand-in a person must replace
+    assert [str(f) for f in found.flagged] == [
+        "press: 'not an address' is not an e-mail address (expected e.g. press@example.com)"
+    ]
