@@ -225,3 +225,17 @@ def test_codes_come_from_a_secret_drawn_at_activation(mini: Path, tmp_path: Path
     assert len(secrets[0]) >= 32
     assert secrets[0] != secrets[1]
     assert codes[0] != codes[1]
+
+
+def test_approval_requests_for_a_superseded_version_are_not_sent(desk: Desk) -> None:
+    for person in ("anna", "bartek"):
+        desk.runtime.submit(desk.incident, ev.Acknowledged(person=person))
+    desk.runtime.submit(desk.incident, ev.Reassigned(role="legal", person="ewa"))
+    desk.runtime.submit(desk.incident, ev.Acknowledged(person="ewa"))  # v1 requested, queued
+    desk.runtime.submit(desk.incident, ev.FactUpdated(facts={"service": "the web shop"}))
+    desk.runtime.work()  # the worker comes by only now
+    sent = [(m.version, m.code) for m in desk.sms.sent if m.purpose == "approval"]
+    assert [v for v, _ in sent] == [2]
+    notes = [n for e in desk.runtime.store.events(desk.incident) for n in e.notes]
+    assert any("not sent: v1 was superseded by v2" in n for n in notes)
+    assert not any("failed over" in n for n in notes)

@@ -652,11 +652,13 @@ class Runtime:
         for row in checked:
             with self.store.transaction():
                 self._reconcile(row)
-        rows = self.store.claim(self.worker, now, limit)
-        if not rows:
+        claimed = self.store.claim(self.worker, now, limit)
+        if not claimed:
             return len(checked)
+        withdrawn = [(row, why) for row in claimed if (why := self._superseded(row))]
+        rows = [row for row in claimed if not any(row is w for w, _ in withdrawn)]
         routes = [(self._with_link(row, now), self._channel_for(row)) for row in rows]
-        if self.concurrency == 1 or len(rows) == 1:
+        if self.concurrency == 1 or len(rows) <= 1:
             receipts = [_send(route) for route in routes]
         else:
             if self._pool is None:
@@ -665,6 +667,8 @@ class Runtime:
         refused: WarroomError | None = None
         try:
             with self.store.transaction():  # one commit for the whole pass, not one per receipt
+                for row, why in withdrawn:
+                    self._record(row.message, Receipt(MessagePhase.FAILED, detail=why))
                 for row, outcome in zip(rows, receipts, strict=True):
                     if isinstance(outcome, WarroomError):
                         # misconfigured (a revoked token): nothing was processed, so the
@@ -674,12 +678,24 @@ class Runtime:
                     else:
                         self._settle(row, outcome)
         except BaseException:
-            for row in rows:
+            for row in claimed:
                 self._cache.pop(row.incident, None)
             raise
         if refused is not None:
             raise refused  # every other receipt of the pass is already recorded
-        return len(rows) + len(checked)
+        return len(claimed) + len(checked)
+
+    def _superseded(self, row: OutboxRow) -> str:
+        """Why an approval request must not go out now (a newer version of the statement was
+        drafted while it waited in the queue: its code approves nothing), or ""."""
+        message = row.message
+        if message.purpose != "approval" or not message.statement:
+            return ""
+        statement = self.incident(row.incident).statements.get(message.statement)
+        draft = statement.draft if statement else None
+        if draft is None or draft.version == message.version:
+            return ""
+        return f"not sent: v{message.version} was superseded by v{draft.version}"
 
     def _with_link(self, row: OutboxRow, now: datetime) -> OutboxRow:
         """An e-mailed page or approval request gains its signed link as it goes out; the
