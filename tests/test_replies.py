@@ -189,7 +189,7 @@ def test_approve_without_its_code_approves_nothing_even_with_one_request_open(
     desk.runtime.submit(desk.incident, ev.FactUpdated(facts={"service": "the web shop"}))
     desk.runtime.work()
     outcome = desk.runtime.receive_sms("+48604567890", "APPROVE")
-    assert (outcome.accepted, outcome.refusal) == (False, "nothing-waiting")
+    assert (outcome.accepted, outcome.refusal) == (False, "needs-code")
     assert "reply APPROVE <code> with the code from the approval request" in outcome.reason
     draft = desk.runtime.incident(desk.incident).statements["holding"].draft
     assert draft is not None

@@ -114,13 +114,17 @@ class AmbiguousReply(CommandRejected):
     """A reply without a code while the person has several requests open."""
 
 
+class CodeRequired(CommandRejected):
+    """An APPROVE or REJECT without the code of its request: it proves nothing."""
+
+
 @dataclass(frozen=True)
 class ReplyOutcome:
     """What a reply or a link did, for the person who sent it and for the inbound log.
 
     `refusal` is empty when it acted; otherwise one of `unknown-sender`, `not-understood`,
-    `nothing-waiting`, `ambiguous`, `refused`, with `reason` saying why in English. The
-    answer in the sender's own language is the caller's to word (`language`).
+    `nothing-waiting`, `ambiguous`, `needs-code`, `refused`, with `reason` saying why in
+    English. The answer in the sender's own language is the caller's to word (`language`).
     """
 
     accepted: bool
@@ -437,6 +441,10 @@ class Runtime:
             return self._refuse_reply(
                 inbound, ReplyOutcome.refused("ambiguous", str(exc), language)
             )
+        except CodeRequired as exc:
+            return self._refuse_reply(
+                inbound, ReplyOutcome.refused("needs-code", str(exc), language)
+            )
         except NothingWaiting as exc:
             refusal = ReplyOutcome.refused("nothing-waiting", str(exc), language)
             return self._refuse_reply(inbound, refusal)
@@ -505,7 +513,7 @@ class Runtime:
             # an approval is only as good as its proof: the sender's number and the code
             # that went to that number with this version's request
             word = reply.verb.upper()
-            raise NothingWaiting(
+            raise CodeRequired(
                 f"{word} without the code approves nothing; reply {word} <code> with the code "
                 "from the approval request"
             )
