@@ -12,6 +12,7 @@ from test_decide import BOOK, ROSTER, Desk, variant
 
 from warroom.engine import events as ev
 from warroom.errors import CommandRejected
+from warroom.playbook.model import CandidateTier
 
 ONE_LEGAL = ev.Reassigned(role="legal", person="anna-kowalska")  # Anna is the crisis lead
 
@@ -232,3 +233,19 @@ def test_alert_facts_are_held_to_their_declared_kind_too() -> None:
     assert [str(f) for f in found.flagged] == [
         "press: 'not an address' is not an e-mail address (expected e.g. press@example.com)"
     ]
+
+
+def test_activation_keeps_approvers_apart_when_everyone_is_already_busy() -> None:
+    # legal may be Anna (crisis lead, a fellow approver) or Ewa (spokesperson): both busy
+    book = variant(
+        roles={
+            **BOOK.roles,
+            "legal": dataclasses.replace(
+                BOOK.roles["legal"],
+                tiers=(CandidateTier(None, ("anna-kowalska", "ewa-wisniewska")),),
+            ),
+        }
+    )
+    desk = Desk(book=book)
+    assert desk.incident.holder("crisis_lead") == "anna-kowalska"
+    assert desk.incident.holder("legal") == "ewa-wisniewska"
