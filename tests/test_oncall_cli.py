@@ -247,6 +247,8 @@ def test_every_command_records_the_login_that_typed_it(warroom: Run) -> None:
     code, out, _ = warroom("ack", "--as", "bartek", login="anna")
     assert code == 0
     assert "Bartek Nowak (Spokesperson) acknowledged (entered by anna on behalf of" in out
+    code, out, _ = warroom("timeline")
+    assert "acknowledged (bartek, entered by anna on behalf of Bartek Nowak)" in out
     code, out, _ = warroom("timeline", "--format", "json")
     events = [e["event"] for e in json.loads(out)["timeline"]]
     assert [e["login"] for e in events] == ["root", "anna", "anna"]

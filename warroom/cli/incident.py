@@ -42,6 +42,7 @@ from warroom.engine.state import Incident
 from warroom.errors import UsageError
 from warroom.library import default_library, default_roster
 from warroom.playbook.facts import to_fill_in
+from warroom.roster.model import Roster
 from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -505,7 +506,8 @@ def timeline(
         incident_id = incident or runtime.open_incident()
         row = runtime.store.incident(incident_id)
         stored = runtime.store.events(incident_id)
-        zone = ZoneInfo(Snapshot.from_json(row.snapshot).compile()[0].timezone)
+        book, roster = Snapshot.from_json(row.snapshot).compile()
+        zone = ZoneInfo(book.timezone)
     if output == "json":
         entries = [
             {"n": s.n, "at": s.at.isoformat(), "event": ev.shown(s.event), "notes": list(s.notes)}
@@ -517,12 +519,20 @@ def timeline(
         return
     out.print(f"[bold]{incident_id}[/bold]  {escape(row.title)}")
     for s in stored:
-        who = f" ({escape(s.event.by)})" if s.event.by else ""
+        who = f" ({escape(s.event.by)}{_typed_by(s.event, roster)})" if s.event.by else ""
         out.print(
             f"[dim]#{s.n} {s.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {s.event.kind}{who}[/dim]"
         )
         for text in s.notes:
             out.print(f"    {escape(text)}")
+
+
+def _typed_by(event: ev.Event, roster: Roster) -> str:
+    """ ", entered by <login>" when a login other than the person's own typed the command."""
+    person = roster.people.get(event.by)
+    if not event.login or person is None or event.login in person.logins:
+        return ""
+    return f", entered by {escape(event.login)} on behalf of {escape(person.name)}"
 
 
 @app.command()
