@@ -1,13 +1,17 @@
 """Property tests (hypothesis): whatever commands and replies arrive, in whatever order, no
 statement is released on fewer distinct approvers than it requires, and the log replays to
-the very same incident."""
+the very same incident.
+
+Random search alone rarely lines up the insider's sequence of issue 12 (an approver role
+forced onto a fellow approver, the team assembled, one approval), so it is pinned as an
+`@example`; the search explores everything around it."""
 
 from __future__ import annotations
 
 import contextlib
 from datetime import datetime
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_decide import BOOK, ROSTER, T0, TEAM, Desk, fingerprint
 
@@ -15,18 +19,10 @@ from warroom.engine import events as ev
 from warroom.engine.decide import Decision, decide, new_incident
 from warroom.errors import CommandRejected
 
-PEOPLE = (
-    "anna-kowalska",
-    "ewa-wisniewska",
-    "piotr-zielinski",
-    "michal-lewandowski",
-    "joanna-szymanska",
-    "krzysztof-mazur",
-    "tomasz-wojcik",
-    "pawel-krawczyk",
-)
-ROLES = tuple(BOOK.roles)
-STATEMENTS = ("holding", "update")
+PEOPLE = (*TEAM, "joanna-szymanska", "krzysztof-mazur")
+"""The usual team and two more: few enough that roles and approvals collide often."""
+ROLES = ("legal", "crisis_lead", "spokesperson", "security_lead")
+STATEMENTS = ("holding", "holding", "update")
 person = st.sampled_from(PEOPLE)
 login = st.sampled_from(("", "ewa", "anna"))
 
@@ -49,7 +45,7 @@ commands = st.one_of(
         lambda r, p, f: ev.Reassigned(role=r, person=p, force=f, reason="drill" if f else ""),
         st.sampled_from(ROLES),
         person,
-        st.booleans(),
+        st.sampled_from((True, True, False)),  # forced: the rules that guard assign set aside
     ),
     st.builds(
         lambda v: ev.FactUpdated(facts={"what_happened": v}),
@@ -60,6 +56,8 @@ commands = st.one_of(
     st.just("deliver"),  # every queued statement message reported delivered
     st.just("assemble"),  # the usual team acknowledges, one after another
     st.just("approve"),  # both usual approvers approve the holding statement
+    # an approver role given to whoever holds a fellow approver role (the insider's move)
+    st.tuples(st.sampled_from(("legal", "crisis_lead")), st.booleans()),
 )
 
 
@@ -87,10 +85,12 @@ def released_on_too_few(desk: Desk) -> list[str]:
     return wrong
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(commands, max_size=30))
+@example([("legal", True), "assemble", ev.Approved(statement="holding", person="anna-kowalska")])
+@example([("crisis_lead", True), 30, "assemble", "approve", "deliver"])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(commands, max_size=40))
 def test_no_release_on_fewer_distinct_approvers_and_the_log_replays(
-    steps: list[ev.Event | int | str],
+    steps: list[ev.Event | int | str | tuple[str, bool]],
 ) -> None:
     desk = RecordingDesk()
     minutes = 0
@@ -107,6 +107,12 @@ def test_no_release_on_fewer_distinct_approvers_and_the_log_replays(
                         desk.decide(ev.Acknowledged(person=member))
             elif step == "approve":
                 desk.approve()
+            elif isinstance(step, tuple):
+                role, force = step
+                other = "crisis_lead" if role == "legal" else "legal"
+                fellow = desk.incident.holder(other) or "anna-kowalska"
+                why = "drill" if force else ""
+                desk.decide(ev.Reassigned(role=role, person=fellow, force=force, reason=why))
             else:
                 assert isinstance(step, ev.Event)
                 desk.decide(step)
