@@ -210,6 +210,19 @@ def locate_page(ctx: Ctx, person: str, step_id: str | None, code: str | None) ->
             )
         return step_id
     if not waiting:
+        moved = [
+            role
+            for s in ctx.inc.steps.values()
+            if lc.awaits_acknowledgement(s) and person not in s.acked
+            for role in [s.paged.get(person)]
+            if role is not None and not still_paged(ctx, s, person)
+        ]
+        if moved:
+            raise CommandRejected(
+                f"{ctx.name(person)} no longer holds {moved[0]} (now "
+                f"{ctx.name(ctx.inc.holder(moved[0]))}): their acknowledgement cannot answer "
+                "for it"
+            )
         raise CommandRejected(f"{ctx.name(person)} was not paged, or has already acknowledged")
     if len(waiting) > 1:
         raise CommandRejected(
