@@ -51,8 +51,8 @@ def test_forced_assignment_needs_a_reason_and_still_cannot_release_on_one_word()
     with pytest.raises(CommandRejected, match="crisis_lead needs a second person \\(four eyes\\)"):
         desk.decide(ev.Approved(statement="holding", person="anna-kowalska"))
     desk.decide(ev.Reassigned(role="legal", person="joanna-szymanska"))
-    desk.decide(ev.FactUpdated(facts={"what_happened": "a leak of e-mail addresses"}))
-    desk.approve(people=("joanna-szymanska", "anna-kowalska"))
+    assert desk.sent("approval", person="joanna-szymanska", version=1)  # asked at once
+    desk.approve(people=("joanna-szymanska",))
     approvers = {p for r in desk.incident.statements["holding"].releases for _, p in r.approved_by}
     assert approvers == {"joanna-szymanska", "anna-kowalska"}
 
@@ -250,3 +250,33 @@ def test_activation_keeps_approvers_apart_when_everyone_is_already_busy() -> Non
     desk = Desk(book=book)
     assert desk.incident.holder("crisis_lead") == "anna-kowalska"
     assert desk.incident.holder("legal") == "ewa-wisniewska"
+
+
+def test_a_level_never_hands_an_approver_a_second_approver_role() -> None:
+    # at crisis the crisis lead's tier would pick Piotr, who already holds legal
+    lead = dataclasses.replace(
+        BOOK.roles["crisis_lead"],
+        tiers=(
+            CandidateTier("crisis", ("piotr-zielinski",)),
+            *BOOK.roles["crisis_lead"].tiers,
+        ),
+    )
+    desk = Desk(book=variant(roles={**BOOK.roles, "crisis_lead": lead}))
+    desk.decide(ev.LevelRaised(level="crisis"))
+    assert desk.incident.holder("crisis_lead") == "anna-kowalska"
+    assert desk.saw(
+        "Crisis lead: at level crisis, Piotr Zieliński does not take over from Anna Kowalska: "
+        "Piotr Zieliński already approves"
+    )
+
+
+def test_a_second_person_assigned_for_four_eyes_is_asked_at_once() -> None:
+    desk = Desk()
+    desk.decide(dataclasses.replace(ONE_LEGAL, force=True, reason="Piotr is on a plane"))
+    desk.assemble("anna-kowalska", "ewa-wisniewska", "michal-lewandowski")
+    desk.decide(ev.Approved(statement="holding", person="anna-kowalska"))
+    desk.decide(ev.Reassigned(role="legal", person="joanna-szymanska"))
+    assert desk.saw("Anna Kowalska's approval now counts for crisis_lead; legal is asked of")
+    assert desk.sent("approval", person="joanna-szymanska", version=1)
+    desk.approve(people=("joanna-szymanska",))
+    assert desk.sent("statement", audience="employees")

@@ -4,7 +4,7 @@ people from the roster, and a person can be put into a role by hand.
 
 from __future__ import annotations
 
-from warroom.engine import eligibility, identity, paging, steps, versions
+from warroom.engine import approval, eligibility, identity, paging, steps, versions
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import assign_roles, role_candidates
 from warroom.engine.context import Ctx
@@ -75,6 +75,7 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         raise CommandRejected(f"`assign {event.role} {event.person} --force` needs --reason")
     if refusals:
         caveat += f"; forced over: {'; '.join(refusals)} ({event.reason.strip()})"
+    was = holder.person
     holder.person, holder.acked_at = event.person, None
     holder.tried.append(event.person)
     ctx.note(
@@ -82,3 +83,4 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         f"{event.by or 'unknown'}{caveat}{identity.entered(ctx, event, event.by)}"
     )
     paging.page_new_holder(ctx, event.role, event.person)
+    approval.ask_new_holder(ctx, event.role, was)

@@ -31,24 +31,67 @@ def request_approvals(ctx: Ctx, statement: StatementState, step: Step) -> None:
         if person is None:
             ctx.note(f"{spec.title}: nobody holds {role} to approve")
             continue
-        contact = ctx.inc.roster.person(person).contact()
-        code = ctx.code()
-        about = About(
-            "approval",
-            step.id,
-            f"approve-{statement.id}-v{draft.version}",
-            code=code,
-            statement=statement.id,
-            version=draft.version,
-        )
-        subject = f"[warroom] Approve {spec.title} v{draft.version}"
-        for channel in contact.channels():
-            text = approval_text(ctx.inc, statement.id, draft, code, channel)
-            ctx.send(contact, channel, text, subject, about)
-        ctx.note(
-            f"{spec.title} v{draft.version}: approval requested from {contact.name} "
-            f"({ctx.book.roles[role].title}), code {code}"
-        )
+        ask(ctx, statement, step, role, person)
+
+
+def ask_new_holder(ctx: Ctx, role: str, previous: str | None) -> None:
+    """Whoever takes an approver role over is asked for every version waiting on that role:
+    a second person assigned for four eyes must be asked, or the statement waits for ever.
+
+    If the previous holder's approval was counted for this role while they still hold
+    another approver role of the statement, it now counts for that one: their word stands,
+    and the role that changed hands is asked of its new holder."""
+    for statement in ctx.inc.statements.values():
+        spec = ctx.book.statements[statement.id]
+        draft = statement.draft
+        person = ctx.inc.holder(role)
+        if draft is not None and previous is not None and draft.approvals.get(role) == previous:
+            kept = [
+                r
+                for r in spec.approvers
+                if r != role and ctx.inc.holder(r) == previous and r not in draft.approvals
+            ]
+            if kept:
+                del draft.approvals[role]
+                draft.approvals[kept[0]] = previous
+                ctx.note(
+                    f"{spec.title} v{draft.version}: {ctx.name(previous)}'s approval now "
+                    f"counts for {kept[0]}; {role} is asked of {ctx.name(person)}"
+                )
+        if (
+            person is None
+            or role not in spec.approvers
+            or draft is None
+            or not draft.requested
+            or role in draft.approvals
+            or draft.version in {r.version for r in statement.releases}
+        ):
+            continue
+        ask(ctx, statement, approving_step(ctx, statement.id), role, person)
+
+
+def ask(ctx: Ctx, statement: StatementState, step: Step, role: str, person: str) -> None:
+    """Send one approver the request for the draft in hand, with their own code."""
+    spec = ctx.book.statements[statement.id]
+    draft = _requested_draft(statement)
+    contact = ctx.inc.roster.person(person).contact()
+    code = ctx.code()
+    about = About(
+        "approval",
+        step.id,
+        f"approve-{statement.id}-v{draft.version}",
+        code=code,
+        statement=statement.id,
+        version=draft.version,
+    )
+    subject = f"[warroom] Approve {spec.title} v{draft.version}"
+    for channel in contact.channels():
+        text = approval_text(ctx.inc, statement.id, draft, code, channel)
+        ctx.send(contact, channel, text, subject, about)
+    ctx.note(
+        f"{spec.title} v{draft.version}: approval requested from {contact.name} "
+        f"({ctx.book.roles[role].title}), code {code}"
+    )
 
 
 def _answering(ctx: Ctx, statement_id: str, person: str, code: str | None) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from warroom.durations import format_duration as _span
-from warroom.engine import eligibility, identity, levels, steps
+from warroom.engine import approval, eligibility, identity, levels, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import role_candidates
 from warroom.engine.context import Ctx
@@ -153,7 +153,8 @@ def take_over(ctx: Ctx, step: Step, event: Acknowledged) -> None:
             f"{ctx.name(event.person)} cannot take over {role}: {'; '.join(refusals)} "
             f"(the lead can `warroom assign {role} {event.person} --force --reason TEXT`)"
         )
-    previous = ctx.name(holder.person)
+    was = holder.person
+    previous = ctx.name(was)
     holder.person, holder.acked_at = event.person, None
     holder.tried.append(event.person)
     ctx.inc.steps[step.id].paged[event.person] = role
@@ -161,6 +162,7 @@ def take_over(ctx: Ctx, step: Step, event: Acknowledged) -> None:
         f"{ctx.book.roles[role].title}: {ctx.name(event.person)} takes over from {previous} "
         f"(ack --take-over){identity.entered(ctx, event, event.person)}"
     )
+    approval.ask_new_holder(ctx, role, was)
 
 
 def open_pages(ctx: Ctx, person: str) -> list[str]:
@@ -325,6 +327,7 @@ def next_candidates(ctx: Ctx, step: Step, state: StepState) -> None:
             ctx.note(f"{step.title}: no further candidate for {role}; {silent} still paged")
             continue
         chosen = fresh[0]
+        was = holder.person
         holder.person = chosen.person.id
         holder.tried.append(chosen.person.id)
         state.paged[chosen.person.id] = role
@@ -334,6 +337,7 @@ def next_candidates(ctx: Ctx, step: Step, state: StepState) -> None:
             f"{chosen.person.name} (candidate {rank}, {chosen.selector})"
         )
         page(ctx, step, state, chosen.person.contact(), role)
+        approval.ask_new_holder(ctx, role, was)
 
 
 def page_targets(ctx: Ctx, step: Step, state: StepState, rung: Escalation) -> None:
