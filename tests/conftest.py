@@ -32,3 +32,12 @@ def edit(mini: Path) -> Callable[[str, str, str], Path]:
         return path
 
     return apply
+
+
+@pytest.fixture(autouse=True)
+def login_of_the_legal_approver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run as Dawid's login (`dlis` in the mini roster) unless a test says otherwise:
+    `getpass.getuser()` reads `LOGNAME` first, as it does in any shell, so his `approve` is his
+    own. Tests of approvals on behalf set another login the same way."""
+    monkeypatch.setenv("LOGNAME", "dlis")
+    monkeypatch.setenv("USER", "dlis")

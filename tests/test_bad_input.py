@@ -207,7 +207,7 @@ CASES = [
         "roster.yaml",
         "staff: [anna, bartek,",
         "staff: [anna, bartk,",
-        "roster.yaml:36:17: groups.staff[1]: unknown person 'bartk'; did you mean 'bartek'? (expected one of: anna, bartek, celina, dawid, ewa)",
+        "roster.yaml:37:17: groups.staff[1]: unknown person 'bartk'; did you mean 'bartek'? (expected one of: anna, bartek, celina, dawid, ewa)",
         id="unknown-group-member",
     ),
     pytest.param(
@@ -221,14 +221,14 @@ CASES = [
         "roster.yaml",
         "handoff: 2026-01-05T09:00:00+01:00",
         "handoff: 2026-01-05T09:00:00",
-        "roster.yaml:41:14: oncall.press-rota.handoff: 2026-01-05 09:00:00 needs a UTC offset (expected e.g. 2026-11-23T09:00:00+01:00)",
+        "roster.yaml:42:14: oncall.press-rota.handoff: 2026-01-05 09:00:00 needs a UTC offset (expected e.g. 2026-11-23T09:00:00+01:00)",
         id="naive-time",
     ),
     pytest.param(
         "roster.yaml",
         "timezone: Europe/Warsaw\n    members",
         "timezone: Europe/Warszawa\n    members",
-        "roster.yaml:42:15: oncall.press-rota.timezone: 'Europe/Warszawa' is not a time zone (expected an IANA name, e.g. Europe/Warsaw)",
+        "roster.yaml:43:15: oncall.press-rota.timezone: 'Europe/Warszawa' is not a time zone (expected an IANA name, e.g. Europe/Warsaw)",
         id="bad-timezone",
     ),
     pytest.param(

@@ -174,3 +174,19 @@ def test_installed_command_never_shows_a_traceback(mini: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "unknown playbook 'nope'" in result.stderr
+
+
+def test_validation_warns_when_four_eyes_cannot_be_kept(
+    mini: Path, edit: Callable[..., Path]
+) -> None:
+    edit("outage.yaml", "approve: [legal]", "approve: [legal, crisis_lead]")
+    assert "four eyes" not in warroom("validate", str(mini))[1]  # Dawid or Ewa; Anna or Bartek
+    edit("outage.yaml", "candidates: [tag:counsel]", "candidates: [dawid]")
+    edit("outage.yaml", "candidates: [tag:comms-director, tag:deputy]", "candidates: [dawid]")
+    code, out, _ = warroom("validate", str(mini))
+    assert code == 0
+    assert (
+        "warning: statements.holding.approve: at level 'minor' no 2 different people in the "
+        "roster can hold legal, crisis_lead: 'Holding' cannot be released until a second person "
+        "is assigned (four eyes)"
+    ) in " ".join(out.split())

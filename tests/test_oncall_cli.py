@@ -21,11 +21,14 @@ Run = Callable[..., tuple[int, str, str]]
 def warroom(mini: Path, tmp_path: Path) -> Run:
     """`warroom ...` on the mini library, a database in tmp, and a frozen clock."""
 
-    def run(*args: str, clock: str = T0) -> tuple[int, str, str]:
+    def run(*args: str, clock: str = T0, login: str = "oncall") -> tuple[int, str, str]:
         env = {
             "WARROOM_LIBRARY": str(mini),
             "WARROOM_DB": str(tmp_path / "warroom.db"),
             "WARROOM_CLOCK": clock,
+            # who pressed the key: `getpass.getuser()` reads these, as it does in a shell
+            "LOGNAME": login,
+            "USER": login,
         }
         result = runner.invoke(app, list(args), env=env)
         return result.exit_code, result.stdout, result.stderr
@@ -71,7 +74,9 @@ def test_a_whole_incident_from_the_command_line(warroom: Run, tmp_path: Path) ->
         code, out, err = warroom("ack", "--as", person, clock="2026-11-16T10:03:00+01:00")
         assert code == 0, err
     assert "paging stops" in out
-    code, out, _ = warroom("approve", "holding", "--as", "dawid", clock="2026-11-16T10:05:00+01:00")
+    code, out, _ = warroom(
+        "approve", "holding", "--as", "dawid", clock="2026-11-16T10:05:00+01:00", login="dlis"
+    )
     assert code == 0
     assert "Holding v1 released to Employees" in out
     warroom("run", "--until-idle", "--transcript", str(tmp_path / "t.jsonl"))
@@ -112,7 +117,7 @@ def test_status_shows_a_send_step_waiting_for_approval(
     assert warroom(*ACTIVATE)[0] == 0
     for person in ("anna", "bartek", "dawid"):
         assert warroom("ack", "--as", person)[0] == 0
-    assert warroom("approve", "holding", "--as", "dawid")[0] == 0
+    assert warroom("approve", "holding", "--as", "dawid", login="dlis")[0] == 0
     assert warroom(*worker, clock="2026-11-16T10:11:00+01:00")[0] == 0  # media too: done
     assert warroom(*worker, clock="2026-11-16T11:15:00+01:00")[0] == 0  # the update is due
 
@@ -122,7 +127,12 @@ def test_status_shows_a_send_step_waiting_for_approval(
         return row
 
     assert "awaiting approval" in release_row()
-    assert warroom("approve", "holding", "--as", "dawid", clock="2026-11-16T11:16:00+01:00")[0] == 0
+    assert (
+        warroom(
+            "approve", "holding", "--as", "dawid", clock="2026-11-16T11:16:00+01:00", login="dlis"
+        )[0]
+        == 0
+    )
     assert "awaiting approval" not in release_row()
 
 
@@ -233,3 +243,65 @@ def test_no_incident_open(warroom: Run, tmp_path: Path) -> None:
     code, _, err = warroom("status")
     assert code == 2
     assert "no open incident" in err
+
+
+def test_every_command_records_the_login_that_typed_it(warroom: Run) -> None:
+    assert warroom(*ACTIVATE, login="root")[0] == 0
+    assert warroom("ack", "--as", "anna", login="anna")[0] == 0
+    code, out, _ = warroom("ack", "--as", "bartek", login="anna")
+    assert code == 0
+    assert "Bartek Nowak (Spokesperson) acknowledged (entered by anna on behalf of" in out
+    code, out, _ = warroom("timeline")
+    assert "acknowledged (bartek, entered by anna on behalf of Bartek Nowak)" in out
+    code, out, _ = warroom("timeline", "--format", "json")
+    events = [e["event"] for e in json.loads(out)["timeline"]]
+    assert [e["login"] for e in events] == ["root", "anna", "anna"]
+    assert all("secret" not in e for e in events)
+
+
+def test_approving_on_behalf_counts_only_where_the_playbook_allows_it(
+    warroom: Run, tmp_path: Path, edit: Callable[[str, str, str], Path]
+) -> None:
+    warroom(*ACTIVATE)
+    for person in ("anna", "bartek", "dawid"):
+        warroom("ack", "--as", person)
+    before = counts(tmp_path)
+    code, _, err = warroom("approve", "holding", "--as", "dawid", "--reason", "phoned in")
+    assert code == 2
+    assert "approve entered by oncall on behalf of Dawid Lis does not count" in err
+    assert counts(tmp_path) == before
+    edit("outage.yaml", "\nroles:", "\napprovals: {on_behalf: allowed}\n\nroles:")
+    warroom(*ACTIVATE, clock="2026-11-16T11:00:00+01:00", login="anna")
+    inc = ("--incident", "outage-20261116-1100")
+    for person in ("anna", "bartek", "dawid"):
+        warroom("ack", "--as", person, *inc, clock="2026-11-16T11:01:00+01:00")
+    code, _, err = warroom("approve", "holding", "--as", "dawid", *inc)
+    assert code == 2
+    assert 'needs --reason (e.g. --reason "phoned in")' in err
+    code, out, _ = warroom("approve", "holding", "--as", "dawid", "--reason", "phoned in", *inc)
+    assert code == 0, out
+    assert "(entered by oncall on behalf of Dawid Lis: phoned in)" in out
+
+
+def test_status_says_a_statement_needs_a_second_approver(
+    warroom: Run, edit: Callable[[str, str, str], Path]
+) -> None:
+    edit("outage.yaml", "approve: [legal]", "approve: [legal, crisis_lead]")
+    warroom(*ACTIVATE)
+    code, _, err = warroom("assign", "legal", "anna")
+    assert code == 2
+    assert "four eyes need a second person" in err
+    code, out, err = warroom("assign", "legal", "anna", "--force", "--reason", "Dawid is ill")
+    assert code == 0, err
+    code, out, _ = warroom("status")
+    assert "Holding cannot be released until a second person is assigned" in out
+
+
+def test_status_names_the_roles_a_page_step_still_waits_for(warroom: Run) -> None:
+    warroom(*ACTIVATE)
+    warroom("ack", "--as", "anna")
+    warroom("ack", "--as", "bartek")
+    code, out, _ = warroom("status")
+    assert code == 0
+    assert "Not done: Assemble" in out
+    assert "waits for Legal approver (Dawid Lis) to acknowledge" in out

@@ -133,7 +133,8 @@ def test_approval_and_rejection_by_reply(desk: Desk, mini: Path) -> None:
         (ANNA, "ACK 0000", "no ack is waiting for code 0000"),
         (ANNA, "", "empty reply"),
         (ANNA, "x" * 5000, "is not a command"),
-        (ANNA, "approve", "no approve is waiting"),
+        (ANNA, "approve", "APPROVE without the code approves nothing"),
+        (ANNA, "approve 0000", "no approve is waiting for code 0000"),
     ],
 )
 def test_a_reply_that_cannot_be_used_changes_nothing_and_is_logged(
@@ -177,3 +178,64 @@ def test_inbound_command(mini: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "ignored: +48699999999 is not in the roster of any open incident" in result.stdout
+
+
+def test_approve_without_its_code_approves_nothing_even_with_one_request_open(
+    desk: Desk,
+) -> None:
+    for person in ("anna", "bartek", "dawid"):
+        desk.runtime.submit(desk.incident, ev.Acknowledged(person=person))
+    desk.runtime.submit(desk.incident, ev.Reassigned(role="legal", person="ewa"))
+    desk.runtime.submit(desk.incident, ev.FactUpdated(facts={"service": "the web shop"}))
+    desk.runtime.work()
+    outcome = desk.runtime.receive_sms("+48604567890", "APPROVE")
+    assert (outcome.accepted, outcome.refusal) == (False, "needs-code")
+    assert "reply APPROVE <code> with the code from the approval request" in outcome.reason
+    draft = desk.runtime.incident(desk.incident).statements["holding"].draft
+    assert draft is not None
+    assert not draft.approvals
+    code = desk.code_sent_to("+48604567890", "approval")
+    assert desk.runtime.receive_sms("+48604567890", f"APPROVE {code}").accepted
+
+
+def test_codes_come_from_a_secret_drawn_at_activation(mini: Path, tmp_path: Path) -> None:
+    """Two fresh databases, the same playbook and minute: different codes. The secret is in
+    the activation event (so replay makes the same codes) and on no timeline."""
+    codes, secrets = [], []
+    for name in ("a", "b"):
+        store = SqliteStore.open(tmp_path / f"{name}.db")
+        sms = RecordingChannel("sms")
+        runtime = Runtime(store, VirtualClock(T0), {"sms": sms, "email": RecordingChannel("email")})
+        snapshot = Snapshot.capture(mini / "outage.yaml", mini / "roster.yaml")
+        incident = runtime.activate(snapshot, facts={"company": "A", "service": "s"}).incident
+        runtime.work()
+        codes.append(sorted({str(m.code) for m in sms.sent if m.code}))
+        first = store.events(incident)[0].event
+        assert isinstance(first, ev.Activated)
+        secrets.append(first.secret)
+        replayed = runtime.replay(incident)
+        replayed_codes = {str(m.code) for m in replayed.messages.values() if m.code}
+        assert set(codes[-1]) <= replayed_codes
+        assert "secret" not in ev.shown(first)
+        env = {"WARROOM_DB": str(tmp_path / f"{name}.db")}
+        result = CliRunner().invoke(app, ["timeline", incident, "--format", "json"], env=env)
+        assert result.exit_code == 0, result.stderr
+        assert first.secret not in result.stdout
+        store.close()
+    assert len(secrets[0]) >= 32
+    assert secrets[0] != secrets[1]
+    assert codes[0] != codes[1]
+
+
+def test_approval_requests_for_a_superseded_version_are_not_sent(desk: Desk) -> None:
+    for person in ("anna", "bartek"):
+        desk.runtime.submit(desk.incident, ev.Acknowledged(person=person))
+    desk.runtime.submit(desk.incident, ev.Reassigned(role="legal", person="ewa"))
+    desk.runtime.submit(desk.incident, ev.Acknowledged(person="ewa"))  # v1 requested, queued
+    desk.runtime.submit(desk.incident, ev.FactUpdated(facts={"service": "the web shop"}))
+    desk.runtime.work()  # the worker comes by only now
+    sent = [(m.version, m.code) for m in desk.sms.sent if m.purpose == "approval"]
+    assert [v for v, _ in sent] == [2]
+    notes = [n for e in desk.runtime.store.events(desk.incident) for n in e.notes]
+    assert any("not sent: v1 was superseded by v2" in n for n in notes)
+    assert not any("failed over" in n for n in notes)

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from warroom.channels.testing import free_port
 from warroom.cli import app
+from warroom.engine import events as ev
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
 ANNA, BARTEK = "+48601234567", "+48602345678"
@@ -134,9 +135,12 @@ def test_no_reply_code_or_secret_is_ever_in_an_answer(mini: Path, tmp_path: Path
         ]
         with served.store() as store:
             every_code = {row.message.code for row in store.outbox(incident) if row.message.code}
+            activation = store.events(incident)[0].event
         assert code in every_code
+        assert isinstance(activation, ev.Activated)
+        assert activation.secret  # the incident's code secret: kept in the log, shown nowhere
         for text in answers:
-            for secret in (*every_code, API_TOKEN, "link-signing-secret"):
+            for secret in (*every_code, API_TOKEN, "link-signing-secret", activation.secret):
                 assert secret not in text
 
 

@@ -216,9 +216,17 @@ def test_a_callback_without_its_fields_names_them(desk: Desk) -> None:
         (ANNA, "", "Nic nie zrobiono: odpowiedz ACK, APPROVE lub REJECT"),
         (ANNA, "x" * 5000, "Nic nie zrobiono: odpowiedz ACK, APPROVE lub REJECT"),
         (ANNA, "APPROVE 0000", "Nic nie zrobiono: nic nie czeka na tę odpowiedź"),
+        (ANNA, "APPROVE", "Nic nie zrobiono: zatwierdzenie wymaga kodu"),
         ("not a number", "ok", "Nothing was done: this number is not on the crisis team"),
     ],
-    ids=["unknown number", "empty", "5,000 characters", "nothing waiting", "no number"],
+    ids=[
+        "unknown number",
+        "empty",
+        "5,000 characters",
+        "nothing waiting",
+        "approve without its code",
+        "no number",
+    ],
 )
 def test_replies_that_do_nothing_say_so(desk: Desk, sender: str, body: str, answer: str) -> None:
     before, verdicts = desk.written()

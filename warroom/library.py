@@ -210,6 +210,7 @@ def check_against_roster(playbook: Playbook, source: Source, roster: Roster) -> 
                     selector_ok(selector, ("steps", index, "escalate", e, "page", s))
     _check_reach(playbook, roster, found)
     _check_first_choices(playbook, roster, found)
+    _check_four_eyes(playbook, roster, found)
     return found.items
 
 
@@ -298,6 +299,44 @@ def _check_first_choices(playbook: Playbook, roster: Roster, found: Findings) ->
                 f"{roster.people[person_id].name} is first choice for {', '.join(roles)}; "
                 "one of these roles goes to the next candidate at activation",
             )
+
+
+def _check_four_eyes(playbook: Playbook, roster: Roster, found: Findings) -> None:
+    """A statement whose approver roles cannot go to as many different people as there are
+    roles can never be released: one person's approval counts for one role only."""
+    for level in playbook.levels:
+        for sid, statement in playbook.statements.items():
+            if len(statement.approvers) < 2:
+                continue
+            pools = {
+                r: [p.id for p in _static_pool(playbook, roster, r, level.id)]
+                for r in statement.approvers
+            }
+            if _distinct_people(pools) < len(statement.approvers):
+                found.warn(
+                    ("statements", sid, "approve"),
+                    f"at level {level.id!r} no {len(statement.approvers)} different people in "
+                    f"the roster can hold {', '.join(statement.approvers)}: {statement.title!r} "
+                    "cannot be released until a second person is assigned (four eyes)",
+                )
+                return
+
+
+def _distinct_people(pools: dict[str, list[str]]) -> int:
+    """How many roles can go to different people at once (a maximum bipartite matching)."""
+    holder: dict[str, str] = {}
+
+    def place(role: str, seen: set[str]) -> bool:
+        for person in pools[role]:
+            if person in seen:
+                continue
+            seen.add(person)
+            if person not in holder or place(holder[person], seen):
+                holder[person] = role
+                return True
+        return False
+
+    return sum(place(role, set()) for role in pools)
 
 
 # -- an exercise against its playbook and the roster -----------------------------------------

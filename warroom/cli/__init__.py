@@ -142,14 +142,21 @@ def parse_facts(values: list[str], option: str = "--fact") -> dict[str, str]:
     return facts
 
 
+def login() -> str:
+    """The operating-system login running this command (`LOGNAME`, `USER`, then the password
+    database, as `getpass` reads them): recorded on every event beside the person acted for."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
 def actor(given: str | None) -> str:
     """Who is acting, for the timeline: `--as`, else the login name."""
     if given:
         return given
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+    user = login()
+    return f"cli:{user}" if user else "cli"
 
 
 def stop_on_signals() -> threading.Event:

@@ -6,6 +6,7 @@ nothing. With one incident open, commands default to it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from warroom.cli import (
     app,
     err,
     error_boundary,
+    login,
     open_library,
     opened_runtime,
     out,
@@ -32,13 +34,15 @@ from warroom.cli import (
 )
 from warroom.durations import format_duration
 from warroom.engine import events as ev
+from warroom.engine.approval import second_person_needed
 from warroom.engine.effects import SendMessage
-from warroom.engine.lifecycles import dormant, finished
+from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import UsageError
 from warroom.library import default_library, default_roster
 from warroom.playbook.facts import to_fill_in
+from warroom.roster.model import Roster
 from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -65,6 +69,7 @@ ChannelsOption = Annotated[
 
 
 def _submit(db: str | None, incident: str | None, event: ev.Event) -> None:
+    event = dataclasses.replace(event, login=login())  # who pressed the key, on the record
     with opened_runtime(db) as runtime:
         incident_id = incident or runtime.open_incident()
         outcome = runtime.submit(incident_id, event)
@@ -112,7 +117,9 @@ def activate(
         )
         return
     with opened_runtime(db) as runtime:
-        outcome = runtime.activate(snapshot, level=chosen, facts=facts, by=actor(who))
+        outcome = runtime.activate(
+            snapshot, level=chosen, facts=facts, by=actor(who), login=login()
+        )
     out.print(f"[bold]{outcome.incident}[/bold] activated")
     for note in outcome.notes:
         out.print(f"  {escape(note)}")
@@ -150,12 +157,20 @@ def ack(
     who: AsOption = None,
     step: Annotated[str | None, typer.Option(help="Which page, if several are open.")] = None,
     code: Annotated[str | None, typer.Option(help="The code from the page.")] = None,
+    take_over: Annotated[
+        str | None,
+        typer.Option(
+            "--take-over",
+            help="Paged by an escalation rung: take this role over with your answer (recorded).",
+        ),
+    ] = None,
     incident: IncidentOption = None,
     db: DbOption = None,
 ) -> None:
     """Acknowledge a page: you have it, paging you stops."""
     person = _require(who, "--as", "ack")
-    _submit(db, incident, ev.Acknowledged(person=person, step=step, code=code, by=person))
+    event = ev.Acknowledged(person=person, step=step, code=code, take_over=take_over, by=person)
+    _submit(db, incident, event)
 
 
 @app.command()
@@ -163,12 +178,17 @@ def ack(
 def approve(
     statement: Annotated[str, typer.Argument(help="Statement id, e.g. holding.")],
     who: AsOption = None,
+    reason: Annotated[
+        str,
+        typer.Option(help='Entered for someone else: why (e.g. "phoned in"); on the record.'),
+    ] = "",
     incident: IncidentOption = None,
     db: DbOption = None,
 ) -> None:
     """Approve the current version of a statement."""
     person = _require(who, "--as", "approve")
-    _submit(db, incident, ev.Approved(statement=statement, person=person, by=person))
+    event = ev.Approved(statement=statement, person=person, reason=reason, by=person)
+    _submit(db, incident, event)
 
 
 @app.command()
@@ -229,12 +249,20 @@ def lower_level(
 def assign(
     role: Annotated[str, typer.Argument(help="Role, e.g. spokesperson.")],
     person: Annotated[str, typer.Argument(help="Person id from the roster.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Assign even so (an approver twice, a missing tag); needs --reason."
+        ),
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why --force; on the record.")] = "",
     who: AsOption = None,
     incident: IncidentOption = None,
     db: DbOption = None,
 ) -> None:
     """Give a role to someone else; they are paged where the role is being paged."""
-    _submit(db, incident, ev.Reassigned(role=role, person=person, by=actor(who)))
+    event = ev.Reassigned(role=role, person=person, force=force, reason=reason, by=actor(who))
+    _submit(db, incident, event)
 
 
 @app.command()
@@ -403,6 +431,20 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
                 )
         steps.add_row(escape(step.title), st.state.replace("_", " "), sla)
     out.print(steps)
+    for step in book.steps:
+        if not awaits_acknowledgement(state.steps[step.id]):
+            continue
+        paged = [r for a in step.page for r in book.audiences[a].roles]
+        waiting = [
+            f"{escape(book.roles[r].title)} ({escape(_name(state, state.holder(r)))})"
+            for r in dict.fromkeys(paged)
+            if state.roles[r].acked_at is None
+        ]
+        if waiting:
+            out.print(
+                f"[bold]Not done[/bold]: {escape(step.title)} waits for {', '.join(waiting)} "
+                "to acknowledge (`warroom assign ROLE PERSON` puts someone else in)"
+            )
     for statement_id, statement in state.statements.items():
         draft = statement.draft
         spec = book.statements[statement_id]
@@ -420,6 +462,15 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
         if waiting:
             what = f"{escape(spec.title)} v{draft.version}"
             out.print(f"[bold]Approval pending[/bold]: {what} waits for {', '.join(waiting)}")
+    for statement_id, statement in state.statements.items():
+        lacking = second_person_needed(state, statement_id)
+        if lacking and not statement.releases:
+            holder = escape(_name(state, state.holder(lacking[0])))
+            out.print(
+                f"[bold red]Four eyes[/bold red]: {escape(book.statements[statement_id].title)} "
+                f"cannot be released until a second person is assigned ({holder} also holds "
+                f"{', '.join(lacking)}; `warroom assign {lacking[0]} PERSON`)"
+            )
     counts: dict[str, int] = {}
     for row in outbox:
         counts[row.state] = counts.get(row.state, 0) + 1
@@ -455,10 +506,11 @@ def timeline(
         incident_id = incident or runtime.open_incident()
         row = runtime.store.incident(incident_id)
         stored = runtime.store.events(incident_id)
-        zone = ZoneInfo(Snapshot.from_json(row.snapshot).compile()[0].timezone)
+        book, roster = Snapshot.from_json(row.snapshot).compile()
+        zone = ZoneInfo(book.timezone)
     if output == "json":
         entries = [
-            {"n": s.n, "at": s.at.isoformat(), "event": s.event.to_json(), "notes": list(s.notes)}
+            {"n": s.n, "at": s.at.isoformat(), "event": ev.shown(s.event), "notes": list(s.notes)}
             for s in stored
         ]
         out.print_json(
@@ -467,12 +519,20 @@ def timeline(
         return
     out.print(f"[bold]{incident_id}[/bold]  {escape(row.title)}")
     for s in stored:
-        who = f" ({escape(s.event.by)})" if s.event.by else ""
+        who = f" ({escape(s.event.by)}{_typed_by(s.event, roster)})" if s.event.by else ""
         out.print(
             f"[dim]#{s.n} {s.at.astimezone(zone):%Y-%m-%d %H:%M:%S} {s.event.kind}{who}[/dim]"
         )
         for text in s.notes:
             out.print(f"    {escape(text)}")
+
+
+def _typed_by(event: ev.Event, roster: Roster) -> str:
+    """ ", entered by <login>" when a login other than the person's own typed the command."""
+    person = roster.people.get(event.by)
+    if not event.login or person is None or event.login in person.logins:
+        return ""
+    return f", entered by {escape(event.login)} on behalf of {escape(person.name)}"
 
 
 @app.command()

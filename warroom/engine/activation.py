@@ -4,8 +4,8 @@ people from the roster, and a person can be put into a role by hand.
 
 from __future__ import annotations
 
+from warroom.engine import approval, eligibility, identity, paging, steps, versions
 from warroom.engine import lifecycles as lc
-from warroom.engine import paging, steps, versions
 from warroom.engine.assignment import assign_roles, role_candidates
 from warroom.engine.context import Ctx
 from warroom.engine.events import Activated, Reassigned
@@ -26,6 +26,7 @@ def activated(ctx: Ctx, event: Activated) -> None:
     lc.fire(lc.INCIDENT, "activate", inc, f"incident {inc.id}")
     inc.level, inc.facts, inc.started_at = level, facts, ctx.now
     inc.exercise, inc.participants = event.exercise, tuple(event.participants)
+    inc.secret = event.secret
     kind = "Exercise" if event.exercise else "Incident"
     ctx.note(
         f"{kind} {inc.id} activated from playbook {book.id} v{book.version} at level "
@@ -64,10 +65,22 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         if c.person.id == event.person
     ]
     caveat = f"; note: {', '.join(demands[0].problems)}" if demands and demands[0].problems else ""
+    refusals = eligibility.refusals(ctx, event.role, event.person)
+    if refusals and not event.force:
+        raise CommandRejected(
+            f"cannot assign {event.role} to {person.name}: {'; '.join(refusals)} "
+            "(--force --reason TEXT overrides, on the record)"
+        )
+    if event.force and not event.reason.strip():
+        raise CommandRejected(f"`assign {event.role} {event.person} --force` needs --reason")
+    if refusals:
+        caveat += f"; forced over: {'; '.join(refusals)} ({event.reason.strip()})"
+    was = holder.person
     holder.person, holder.acked_at = event.person, None
     holder.tried.append(event.person)
     ctx.note(
         f"{book.roles[event.role].title}: {previous} -> {person.name}, assigned by "
-        f"{event.by or 'unknown'}{caveat}"
+        f"{event.by or 'unknown'}{caveat}{identity.entered(ctx, event, event.by)}"
     )
     paging.page_new_holder(ctx, event.role, event.person)
+    approval.ask_new_holder(ctx, event.role, was)

@@ -7,13 +7,13 @@ version, which is asked for afresh (see `versions`).
 
 from __future__ import annotations
 
+from warroom.engine import identity, release, steps
 from warroom.engine import lifecycles as lc
-from warroom.engine import release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.events import Approved, Rejected
 from warroom.engine.registry import handles
 from warroom.engine.render import approval_text
-from warroom.engine.state import About, Draft, StatementState
+from warroom.engine.state import About, Draft, Incident, StatementState
 from warroom.errors import CommandRejected
 from warroom.playbook.model import Action, Step
 
@@ -31,24 +31,67 @@ def request_approvals(ctx: Ctx, statement: StatementState, step: Step) -> None:
         if person is None:
             ctx.note(f"{spec.title}: nobody holds {role} to approve")
             continue
-        contact = ctx.inc.roster.person(person).contact()
-        code = ctx.code()
-        about = About(
-            "approval",
-            step.id,
-            f"approve-{statement.id}-v{draft.version}",
-            code=code,
-            statement=statement.id,
-            version=draft.version,
-        )
-        subject = f"[warroom] Approve {spec.title} v{draft.version}"
-        for channel in contact.channels():
-            text = approval_text(ctx.inc, statement.id, draft, code, channel)
-            ctx.send(contact, channel, text, subject, about)
-        ctx.note(
-            f"{spec.title} v{draft.version}: approval requested from {contact.name} "
-            f"({ctx.book.roles[role].title}), code {code}"
-        )
+        ask(ctx, statement, step, role, person)
+
+
+def ask_new_holder(ctx: Ctx, role: str, previous: str | None) -> None:
+    """Whoever takes an approver role over is asked for every version waiting on that role:
+    a second person assigned for four eyes must be asked, or the statement waits for ever.
+
+    If the previous holder's approval was counted for this role while they still hold
+    another approver role of the statement, it now counts for that one: their word stands,
+    and the role that changed hands is asked of its new holder."""
+    for statement in ctx.inc.statements.values():
+        spec = ctx.book.statements[statement.id]
+        draft = statement.draft
+        person = ctx.inc.holder(role)
+        if draft is not None and previous is not None and draft.approvals.get(role) == previous:
+            kept = [
+                r
+                for r in spec.approvers
+                if r != role and ctx.inc.holder(r) == previous and r not in draft.approvals
+            ]
+            if kept:
+                del draft.approvals[role]
+                draft.approvals[kept[0]] = previous
+                ctx.note(
+                    f"{spec.title} v{draft.version}: {ctx.name(previous)}'s approval now "
+                    f"counts for {kept[0]}; {role} is asked of {ctx.name(person)}"
+                )
+        if (
+            person is None
+            or role not in spec.approvers
+            or draft is None
+            or not draft.requested
+            or role in draft.approvals
+            or draft.version in {r.version for r in statement.releases}
+        ):
+            continue
+        ask(ctx, statement, approving_step(ctx, statement.id), role, person)
+
+
+def ask(ctx: Ctx, statement: StatementState, step: Step, role: str, person: str) -> None:
+    """Send one approver the request for the draft in hand, with their own code."""
+    spec = ctx.book.statements[statement.id]
+    draft = _requested_draft(statement)
+    contact = ctx.inc.roster.person(person).contact()
+    code = ctx.code()
+    about = About(
+        "approval",
+        step.id,
+        f"approve-{statement.id}-v{draft.version}",
+        code=code,
+        statement=statement.id,
+        version=draft.version,
+    )
+    subject = f"[warroom] Approve {spec.title} v{draft.version}"
+    for channel in contact.channels():
+        text = approval_text(ctx.inc, statement.id, draft, code, channel)
+        ctx.send(contact, channel, text, subject, about)
+    ctx.note(
+        f"{spec.title} v{draft.version}: approval requested from {contact.name} "
+        f"({ctx.book.roles[role].title}), code {code}"
+    )
 
 
 def _answering(ctx: Ctx, statement_id: str, person: str, code: str | None) -> list[str]:
@@ -68,9 +111,15 @@ def _answering(ctx: Ctx, statement_id: str, person: str, code: str | None) -> li
         holders = ", ".join(f"{r}: {ctx.name(ctx.inc.holder(r))}" for r in spec.approvers)
         raise CommandRejected(f"{ctx.name(person)} is not an approver of {spec.title} ({holders})")
     pending = [r for r in roles if r not in draft.approvals]
-    if not pending:
+    if person in draft.approvals.values() or not pending:
+        second = (
+            f"; {', '.join(pending)} needs a second person (four eyes): "
+            f"`warroom assign {pending[0]} PERSON`"
+            if pending
+            else ""
+        )
         raise CommandRejected(
-            f"{ctx.name(person)} has already approved {spec.title} v{draft.version}"
+            f"{ctx.name(person)} has already approved {spec.title} v{draft.version}{second}"
         )
     if code is not None:
         ok = any(
@@ -79,7 +128,7 @@ def _answering(ctx: Ctx, statement_id: str, person: str, code: str | None) -> li
         )
         if not ok:
             raise CommandRejected(f"code {code!r} was not sent to {ctx.name(person)}")
-    return pending
+    return pending[:1]  # four eyes: one person's word answers for one role
 
 
 def _requested_draft(statement: StatementState) -> Draft:
@@ -90,17 +139,41 @@ def _requested_draft(statement: StatementState) -> Draft:
 @handles(Approved)
 def approved(ctx: Ctx, event: Approved) -> None:
     roles = _answering(ctx, event.statement, event.person, event.code)
+    entered = identity.answer_on_behalf(ctx, event, event.person, "approve", event.reason)
     statement, spec = ctx.known_statement(event.statement)
     draft = _requested_draft(statement)
     for role in roles:
         draft.approvals[role] = event.person
     ctx.note(
         f"{spec.title} v{draft.version}: approved by {ctx.name(event.person)} "
-        f"({', '.join(ctx.book.roles[r].title for r in roles)})"
+        f"({', '.join(ctx.book.roles[r].title for r in roles)}){entered}"
     )
     if statement.approved(spec.approvers):
         approval_complete(ctx, statement)
         steps.advance(ctx)
+    else:
+        lacking = second_person_needed(ctx.inc, statement.id)
+        if lacking:
+            ctx.note(
+                f"{spec.title} cannot be released until a second person is assigned: "
+                f"{ctx.name(ctx.inc.holder(lacking[0]))} also holds {', '.join(lacking)}"
+            )
+
+
+def second_person_needed(inc: Incident, statement_id: str) -> list[str]:
+    """Approver roles of a statement whose holder already approves it for another role: the
+    statement cannot be released until someone else is assigned to them (four eyes)."""
+    spec = inc.playbook.statements[statement_id]
+    seen: set[str] = set()
+    lacking = []
+    for role in spec.approvers:
+        holder = inc.holder(role)
+        if holder is None:
+            continue
+        if holder in seen:
+            lacking.append(role)
+        seen.add(holder)
+    return lacking
 
 
 def approval_complete(ctx: Ctx, statement: StatementState) -> None:
@@ -127,11 +200,15 @@ def rejected(ctx: Ctx, event: Rejected) -> None:
     if not event.reason.strip():
         raise CommandRejected("a rejection needs a reason (--reason), so the owner can revise")
     _answering(ctx, event.statement, event.person, event.code)
+    entered = identity.answer_on_behalf(ctx, event, event.person, "reject", event.reason)
     statement, spec = ctx.known_statement(event.statement)
     draft = _requested_draft(statement)
     draft.rejections.append((event.person, event.reason))
     draft.approvals.clear()
-    ctx.note(f"{spec.title} v{draft.version}: rejected by {ctx.name(event.person)}: {event.reason}")
+    ctx.note(
+        f"{spec.title} v{draft.version}: rejected by {ctx.name(event.person)}{entered}: "
+        f"{event.reason}"
+    )
     owner = ctx.inc.holder(spec.owner) if spec.owner else None
     if owner is not None:
         contact = ctx.inc.roster.person(owner).contact()

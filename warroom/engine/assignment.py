@@ -86,7 +86,19 @@ def assign_roles(
         (role_id, _candidates(playbook, roster, role_id, at, level, demands[role_id]))
         for role_id in playbook.roles
     ]
-    return assign(requests, {r: d.qualities() for r, d in demands.items()})
+    return assign(
+        requests, {r: d.qualities() for r, d in demands.items()}, approvers_apart(playbook)
+    )
+
+
+def approvers_apart(playbook: Playbook) -> dict[str, set[str]]:
+    """For each role, the roles that approve some statement with it: four eyes keeps their
+    holders apart whenever the roster allows."""
+    apart: dict[str, set[str]] = {}
+    for statement in playbook.statements.values():
+        for role in statement.approvers:
+            apart.setdefault(role, set()).update(r for r in statement.approvers if r != role)
+    return apart
 
 
 @dataclass(frozen=True)

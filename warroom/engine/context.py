@@ -8,6 +8,7 @@ message gets its idempotency key and every wake-up its token in the same way.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -33,6 +34,8 @@ class Ctx:
         self.book: Playbook = incident.playbook
         self.now = now
         self.out = decision
+        self.paged_now: set[tuple[str, str]] = set()
+        """(step, person) paged by this decision: one rung of a ladder pages nobody twice."""
 
     def note(self, text: str) -> None:
         self.out.notes.append(text)
@@ -142,11 +145,18 @@ class Ctx:
             self.send(contact, channel, text, subject, About("notice", step, key_part))
 
     def code(self) -> str:
-        """A short, deterministic reply code (ACK 4821) unique within the incident."""
+        """A short reply code (ACK 4821) unique within the incident: keyed by the incident's
+        secret (drawn by the shell at activation), so nobody can work it out from the
+        incident id, and replay gives the same code again."""
         used = {m.code for m in self.inc.messages.values() if m.code}
+        key = self.inc.secret.encode()
         while True:
             n = self.inc.next_number()
-            digest = hashlib.sha256(f"{self.inc.id}:{n}".encode()).digest()
+            seed = f"{self.inc.id}:{n}".encode()
+            if key:
+                digest = hmac.new(key, seed, hashlib.sha256).digest()
+            else:  # a log written before incidents had secrets replays with its own codes
+                digest = hashlib.sha256(seed).digest()
             code = str(1000 + int.from_bytes(digest[:4], "big") % 9000)
             if code not in used:
                 return code

@@ -21,6 +21,10 @@ class Event:
     kind: ClassVar[str] = ""
     by: str = ""
     """Who caused it: a person id, `cli`, `sms:+48...`, `webhook:alertmanager`, `timer`."""
+    login: str = ""
+    """The operating-system login that ran the command, for events from the CLI: `by` is who
+    it acts for, `login` who pressed the key. Empty for SMS, links, webhooks and timers,
+    whose identity is the sender and its code, the signature, or the token."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -33,6 +37,15 @@ class Event:
             "kind": self.kind,
             **{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
         }
+
+
+SECRET_FIELDS = frozenset({"secret"})
+"""Kept in the log for replay, never shown: not on a timeline, in a report, API or page."""
+
+
+def shown(event: Event) -> dict[str, Any]:
+    """An event as it may be shown to people and tools: its secrets left out."""
+    return {k: v for k, v in event.to_json().items() if k not in SECRET_FIELDS}
 
 
 def event_from_json(data: dict[str, Any]) -> Event:
@@ -51,6 +64,9 @@ class Activated(Event):
     facts: dict[str, str] = field(default_factory=dict)
     exercise: bool = False
     participants: tuple[str, ...] = ()
+    secret: str = ""
+    """The incident's reply-code secret, drawn by the shell (never by the engine, which has no
+    randomness): kept in the log so replay makes the same codes, never shown anywhere."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +75,8 @@ class Acknowledged(Event):
     person: str
     step: str | None = None
     code: str | None = None
+    take_over: str | None = None
+    """A role this person (paged as an escalation target) takes over with their answer."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +85,8 @@ class Approved(Event):
     statement: str
     person: str
     code: str | None = None
+    reason: str = ""
+    """Why someone else entered it (`phoned in`): required for an approval on behalf."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,6 +141,9 @@ class Reassigned(Event):
     kind: ClassVar[str] = "reassigned"
     role: str
     person: str
+    force: bool = False
+    """Assign even someone the role's rules refuse (an approver twice, a missing tag)."""
+    reason: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,8 +4,8 @@ roles to the people who take over at that level; lowering it withdraws nothing.
 
 from __future__ import annotations
 
+from warroom.engine import approval, eligibility, paging, steps
 from warroom.engine import lifecycles as lc
-from warroom.engine import paging, steps
 from warroom.engine.assignment import role_candidates
 from warroom.engine.context import Ctx
 from warroom.engine.events import LevelLowered, LevelRaised
@@ -66,14 +66,23 @@ def take_over_tiers(ctx: Ctx, previous: str, level: str) -> None:
         chosen = next((c for c in candidates if c.eligible and c.selector in tier_people), None)
         if chosen is None or chosen.person.id == holder.person:
             continue
+        clash = eligibility.refusals(ctx, role_id, chosen.person.id)
+        if clash and holder.person is not None:  # four eyes: the current holder stays
+            ctx.note(
+                f"{role.title}: at level {level}, {chosen.person.name} does not take over "
+                f"from {ctx.name(holder.person)}: {'; '.join(clash)}"
+            )
+            continue
         ctx.note(
             f"{role.title}: at level {level}, {chosen.person.name} takes over from "
             f"{ctx.name(holder.person)} ({chosen.selector})"
         )
+        was = holder.person
         holder.person, holder.acked_at = chosen.person.id, None
         holder.tried.append(chosen.person.id)
         if not paging.page_new_holder(ctx, role_id, chosen.person.id):
             tell_new_holder(ctx, role_id, chosen.person.id, level)
+        approval.ask_new_holder(ctx, role_id, was)
 
 
 def tell_new_holder(ctx: Ctx, role_id: str, person_id: str, level: str) -> None:

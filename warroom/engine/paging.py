@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from warroom.durations import format_duration as _span
-from warroom.engine import levels, steps
+from warroom.engine import approval, eligibility, identity, levels, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import role_candidates
 from warroom.engine.context import Ctx
@@ -55,10 +55,17 @@ def page(
     channels: Iterable[str] | None = None,
 ) -> int:
     """Page one person on each channel they have; returns how many messages went out."""
-    code = ctx.code()
     role_title = ctx.book.roles[role].title if role else "escalation contact"
     if contact.person_id:
+        if (step.id, contact.person_id) in ctx.paged_now:
+            # paged a moment ago by this same decision (a rung's target who also takes a role
+            # at the level it raises): one page, which their answer now covers for the role too
+            if role:
+                ctx.note(f"{step.title}: {contact.name} already paged; now also {role_title}")
+            return 0
+        ctx.paged_now.add((step.id, contact.person_id))
         state.acked.pop(contact.person_id, None)  # a new page needs its own answer
+    code = ctx.code()
     about = About("page", step.id, f"page{state.page_round}-{code}", code=code)
     subject = f"[warroom] {ctx.book.title}: {step.title}"
     sent = 0
@@ -83,28 +90,34 @@ def unacknowledged_roles(ctx: Ctx, step: Step) -> list[str]:
     return [r for r in paged_roles(ctx, step) if ctx.inc.roles[r].acked_at is None]
 
 
-def page_complete(ctx: Ctx, step: Step, state: StepState, latest: str) -> bool:
-    """Acknowledged when every paged role has answered and, if the page also went to groups
-    or people, one of them has; an escalation target answering takes it over."""
-    if latest in state.targets:
-        return True
+def page_complete(ctx: Ctx, step: Step, state: StepState) -> bool:
+    """Acknowledged when each paged role has been acknowledged by whoever holds it now and,
+    if the page also went to groups or people, one of them (or an escalation target) has.
+
+    An escalation target's answer alone does not finish the step: the CEO saying "seen" is
+    not the security lead having the page. It completes a role only when the ladder moved
+    that role to them, or when they take it over (`ack --take-over ROLE`)."""
     if unacknowledged_roles(ctx, step):
         return False
     others = [p for p, r in state.paged.items() if r is None and p not in state.targets]
-    return not others or any(p in state.acked for p in others)
+    answered = [*others, *state.targets]
+    return not others or any(p in state.acked for p in answered)
 
 
 @handles(Acknowledged)
 def acknowledged(ctx: Ctx, event: Acknowledged) -> None:
     step_id = locate_page(ctx, event.person, event.step, event.code)
     step, state = ctx.book.step(step_id), ctx.inc.steps[step_id]
+    if event.take_over is not None:
+        take_over(ctx, step, event)
     state.acked[event.person] = ctx.now
     held = [r for r in paged_roles(ctx, step) if ctx.inc.holder(r) == event.person]
     took = f" ({', '.join(ctx.book.roles[r].title for r in held)})" if held else ""
-    ctx.note(f"{step.title}: {ctx.name(event.person)}{took} acknowledged")
+    entered = identity.entered(ctx, event, event.person)
+    ctx.note(f"{step.title}: {ctx.name(event.person)}{took} acknowledged{entered}")
     for role in held:
         ctx.inc.roles[role].acked_at = ctx.now
-    if page_complete(ctx, step, state, event.person):
+    if page_complete(ctx, step, state):
         if step.ack_within and state.started_at is not None:
             waited = ctx.now - state.started_at
             verdict = "met" if waited <= step.ack_within else "missed"
@@ -121,13 +134,55 @@ def acknowledged(ctx: Ctx, event: Acknowledged) -> None:
             ctx.note(f"{step.title}: still waiting for {titles}")
 
 
+def take_over(ctx: Ctx, step: Step, event: Acknowledged) -> None:
+    """`ack --take-over ROLE`: someone paged for this step takes a role it pages, on the
+    record, so their answer completes it. The role's rules (four eyes, required tags) hold
+    as for `assign`; the lead can still `assign --force`."""
+    role = event.take_over or ""
+    if role not in paged_roles(ctx, step):
+        raise CommandRejected(
+            f"{step.title} does not page the role {role!r} "
+            f"(expected one of: {one_of(paged_roles(ctx, step))})"
+        )
+    holder = ctx.inc.roles[role]
+    if holder.person == event.person:
+        raise CommandRejected(f"{ctx.name(event.person)} already holds {role}")
+    refusals = eligibility.refusals(ctx, role, event.person)
+    if refusals:
+        raise CommandRejected(
+            f"{ctx.name(event.person)} cannot take over {role}: {'; '.join(refusals)} "
+            f"(the lead can `warroom assign {role} {event.person} --force --reason TEXT`)"
+        )
+    was = holder.person
+    previous = ctx.name(was)
+    holder.person, holder.acked_at = event.person, None
+    holder.tried.append(event.person)
+    ctx.inc.steps[step.id].paged[event.person] = role
+    ctx.note(
+        f"{ctx.book.roles[role].title}: {ctx.name(event.person)} takes over from {previous} "
+        f"(ack --take-over){identity.entered(ctx, event, event.person)}"
+    )
+    approval.ask_new_holder(ctx, role, was)
+
+
 def open_pages(ctx: Ctx, person: str) -> list[str]:
     """The steps waiting for this person's acknowledgement."""
     return [
         sid
         for sid, s in ctx.inc.steps.items()
-        if lc.awaits_acknowledgement(s) and person in s.paged and person not in s.acked
+        if lc.awaits_acknowledgement(s)
+        and person in s.paged
+        and person not in s.acked
+        and still_paged(ctx, s, person)
     ]
+
+
+def still_paged(ctx: Ctx, state: StepState, person: str) -> bool:
+    """A person paged for a role that has since moved to someone else is no longer asked:
+    their answer cannot acknowledge for a role they do not hold. An escalation target may
+    still answer (and take a role over)."""
+    role = state.paged.get(person)
+    return role is None or ctx.inc.holder(role) == person or person in state.targets
 
 
 def locate_page(ctx: Ctx, person: str, step_id: str | None, code: str | None) -> str:
@@ -157,6 +212,19 @@ def locate_page(ctx: Ctx, person: str, step_id: str | None, code: str | None) ->
             )
         return step_id
     if not waiting:
+        moved = [
+            role
+            for s in ctx.inc.steps.values()
+            if lc.awaits_acknowledgement(s) and person not in s.acked
+            for role in [s.paged.get(person)]
+            if role is not None and not still_paged(ctx, s, person)
+        ]
+        if moved:
+            raise CommandRejected(
+                f"{ctx.name(person)} no longer holds {moved[0]} (now "
+                f"{ctx.name(ctx.inc.holder(moved[0]))}): their acknowledgement cannot answer "
+                "for it"
+            )
         raise CommandRejected(f"{ctx.name(person)} was not paged, or has already acknowledged")
     if len(waiting) > 1:
         raise CommandRejected(
@@ -212,6 +280,14 @@ def escalate(ctx: Ctx, step: Step, state: StepState) -> None:
     if rung.raise_level is not None:
         levels.raise_level(ctx, rung.raise_level, f"{step.title} not acknowledged")
     state.rung += 1
+    if state.rung > last and rung.repeat is None:
+        waiting = unacknowledged_roles(ctx, step)
+        if waiting:  # no dead end: the step stays open, and the lead can put someone in
+            ctx.note(
+                f"{step.title}: the escalation ladder has ended with "
+                f"{', '.join(ctx.book.roles[r].title for r in waiting)} not acknowledged; the "
+                f"step stays open (`warroom assign {waiting[0]} PERSON`)"
+            )
     if state.rung <= last:
         # counted from the page, not from this wake-up: a worker that was down for a while
         # catches up on the ladder instead of pushing every later rung back
@@ -243,11 +319,15 @@ def next_candidates(ctx: Ctx, step: Step, state: StepState) -> None:
         candidates = role_candidates(ctx.book, inc.roster, role, ctx.now, inc.level, inc.facts)
         taken = {s.person for r, s in inc.roles.items() if r != role}
         following = [c for c in candidates if c.eligible and c.person.id not in holder.tried]
-        fresh = [c for c in following if c.person.id not in taken] or following
+        fresh = [c for c in following if c.person.id not in taken] or [
+            c for c in following if not eligibility.refusals(ctx, role, c.person.id)
+        ]  # someone with another role, but never an approver of one statement twice
+        fresh = fresh or following
         if not fresh:
             ctx.note(f"{step.title}: no further candidate for {role}; {silent} still paged")
             continue
         chosen = fresh[0]
+        was = holder.person
         holder.person = chosen.person.id
         holder.tried.append(chosen.person.id)
         state.paged[chosen.person.id] = role
@@ -257,6 +337,7 @@ def next_candidates(ctx: Ctx, step: Step, state: StepState) -> None:
             f"{chosen.person.name} (candidate {rank}, {chosen.selector})"
         )
         page(ctx, step, state, chosen.person.contact(), role)
+        approval.ask_new_holder(ctx, role, was)
 
 
 def page_targets(ctx: Ctx, step: Step, state: StepState, rung: Escalation) -> None:

@@ -152,7 +152,7 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
             f"Message to {message.recipient} by {message.channel} {event.status}"
             + (f": {event.detail}" if event.detail else "")
         )
-        other = fail_over(ctx, message)
+        other = "" if superseded(ctx, message) else fail_over(ctx, message)
         if other and state is not None and awaited:
             state.pending.add(other)
             state.unsettled += 1
@@ -160,6 +160,16 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
         state.pending = set()
         release_next(ctx, ctx.book.step(message.step), state)
         steps.advance(ctx)
+
+
+def superseded(ctx: Ctx, message: MessageState) -> bool:
+    """An approval request for a version no longer being approved: never sent on elsewhere."""
+    if message.purpose != "approval":
+        return False
+    statement = ctx.inc.statements.get(message.statement or "")
+    return (
+        statement is None or statement.draft is None or (statement.draft.version != message.version)
+    )
 
 
 def fail_over(ctx: Ctx, message: MessageState) -> str:

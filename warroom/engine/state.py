@@ -92,7 +92,10 @@ class StatementState:
     releases: list[Release] = field(default_factory=list)
 
     def approved(self, required: tuple[str, ...]) -> bool:
-        return self.draft is not None and all(r in self.draft.approvals for r in required)
+        """Every approver role answered, by as many distinct people as there are roles."""
+        if self.draft is None or not all(r in self.draft.approvals for r in required):
+            return False
+        return len({self.draft.approvals[r] for r in required}) == len(required)
 
 
 @dataclass
@@ -163,6 +166,8 @@ class Incident:
     started_at: datetime | None = None
     exercise: bool = False
     participants: tuple[str, ...] = ()
+    secret: str = field(default="", repr=False)
+    """Keys the reply codes; from the `Activated` event, never shown."""
     roles: dict[str, RoleState] = field(default_factory=dict)
     steps: dict[str, StepState] = field(default_factory=dict)
     statements: dict[str, StatementState] = field(default_factory=dict)

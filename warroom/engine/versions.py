@@ -12,7 +12,7 @@ from warroom.engine.registry import handles
 from warroom.engine.render import draft_statement
 from warroom.engine.state import Draft, StatementState
 from warroom.errors import CommandRejected
-from warroom.playbook.facts import fact_problem
+from warroom.playbook.facts import clean_text, fact_problem
 from warroom.playbook.model import Action, Step
 from warroom.specs import one_of
 
@@ -20,6 +20,9 @@ from warroom.specs import one_of
 def checked_facts(ctx: Ctx, given: dict[str, str], *, activation: bool) -> dict[str, str]:
     """Facts with defaults applied; every problem is a rejection naming fact and value."""
     book = ctx.book
+    # whatever path it came by (CLI, alert, a log written before the rule), a value reaches
+    # statements, SMS and terminals without control characters
+    given = {name: clean_text(value) for name, value in given.items()}
     for name, value in given.items():
         if name not in book.facts:
             raise CommandRejected(
@@ -74,7 +77,8 @@ def fact_updated(ctx: Ctx, event: FactUpdated) -> None:
         raise CommandRejected("no fact given (expected NAME=VALUE)")
     facts = checked_facts(ctx, event.facts, activation=False)
     by = event.by or "unknown"
-    for name, value in event.facts.items():
+    for name in event.facts:
+        value = facts[name]
         previous = ctx.inc.facts.get(name)
         ctx.note(f"Fact {name} = {value!r} (was {previous!r}) by {by}")
     ctx.inc.facts = facts

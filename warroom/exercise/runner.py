@@ -9,6 +9,7 @@ engine actually sent them. What is rehearsed is exactly what runs live.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 from collections.abc import Callable, Mapping
@@ -112,6 +113,7 @@ class Exercise:
             by=f"exercise:{spec.exercise}",
             exercise=True,
             participants=self.participants,
+            secret=exercise_secret(spec),
         )
         self.incident = outcome.incident
         for index, inject in enumerate(spec.injects):
@@ -311,3 +313,10 @@ class Exercise:
                 self._submit(answer, by)
 
         self._plan(now + delay, by, perform)
+
+
+def exercise_secret(spec: ScenarioSpec) -> str:
+    """An exercise's reply-code secret, from its scenario and `seed`: the same drill gives the
+    same codes, so its report is byte-identical run after run. A drill's codes protect
+    nothing real (its messages go only to participants, marked EXERCISE)."""
+    return hashlib.sha256(f"warroom-exercise:{spec.exercise}:{spec.seed}".encode()).hexdigest()

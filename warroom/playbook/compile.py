@@ -116,6 +116,7 @@ class _Compiler:
             steps=steps,
             triggers=triggers,
             file=self.found.source.file,
+            on_behalf=spec.approvals.on_behalf == "allowed",
         )
 
     def _unique(self, ids: list[str], where: str, kind: str) -> None:

@@ -9,8 +9,10 @@ newline must not forge a timeline line).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Collection
+from urllib.parse import urlsplit
 
 from warroom.playbook.model import Fact
 
@@ -43,13 +45,47 @@ def fact_problem(fact: Fact, value: str, people: Collection[str] | None = None) 
     `people` are the roster's person ids, to check a `person` fact; without a roster at hand
     (a dry run of a trigger) that check is skipped, not failed.
     """
+    if fact.required and not value.strip():
+        return "is required and cannot be empty"
     if fact.max_length is not None and len(value) > fact.max_length:
         return f"{len(value)} characters, over max_length {fact.max_length}"
+    if value and fact.kind in _KINDS and not _KINDS[fact.kind][0](value):
+        return f"{value!r} is not {_KINDS[fact.kind][1]}"
     if fact.kind == "person" and value and people is not None and value not in people:
         return f"{value!r} is not a person in the roster (expected a person id)"
     if fact.kind == "number" and value and not value.replace(".", "", 1).isdigit():
         return f"{value!r} is not a number"
     return None
+
+
+def _phone(value: str) -> bool:
+    digits = sum(c.isdigit() for c in value)
+    return bool(_PHONE.fullmatch(value)) and 6 <= digits <= 15
+
+
+def _email(value: str) -> bool:
+    return bool(_EMAIL.fullmatch(value))
+
+
+def _url(value: str) -> bool:
+    """An absolute http(s) address with a host: what a reader can open from a statement."""
+    if any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]*[0-9]")
+_EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
+_KINDS = {
+    "phone": (_phone, "a phone number (expected e.g. +48 22 123 45 67)"),
+    "email": (_email, "an e-mail address (expected e.g. press@example.com)"),
+    "url": (_url, "a web address (expected e.g. https://example.com/faq)"),
+}
+"""Declared kinds a value is held to; `person` and `number` are checked above."""
 
 
 STAND_IN = "(not in alert"

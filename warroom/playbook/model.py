@@ -139,6 +139,9 @@ class Playbook:
     steps: tuple[Step, ...]
     triggers: tuple[Trigger, ...] = ()
     file: str = ""
+    on_behalf: bool = False
+    """`approvals: {on_behalf: allowed}`: an approval typed by someone else for an approver
+    (phoned in) counts. Off by default: then only the approver's own login, SMS or link does."""
     _ranks: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -110,6 +110,10 @@ class TriggerSpec(Spec):
     cooldown: Duration = DEFAULT_TRIGGER_COOLDOWN
 
 
+class ApprovalsSpec(Spec):
+    on_behalf: Literal["allowed", "not-allowed"] = "not-allowed"
+
+
 class PlaybookSpec(Spec):
     playbook: Slug
     title: str
@@ -125,3 +129,4 @@ class PlaybookSpec(Spec):
     statements: dict[Slug, StatementSpec] = {}
     steps: Annotated[list[StepSpec], Field(min_length=1)]
     triggers: list[TriggerSpec] = []
+    approvals: ApprovalsSpec = ApprovalsSpec()

@@ -110,6 +110,7 @@ def _person(spec: PersonSpec) -> Person:
             Away(moment(a.start, end=False), moment(a.end, end=True), a.note) for a in spec.away
         ),
         textable=spec.phone is not None and can_text(spec.phone),
+        logins=tuple(spec.logins),
     )
 
 

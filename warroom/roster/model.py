@@ -6,7 +6,7 @@ paged and not Piotr ("away until 2027-01-02"), and a comms director must be able
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,6 +34,9 @@ class Person:
     away: tuple[Away, ...] = ()
     textable: bool = True
     """False for a landline: the phone is kept (for calls) but gets no SMS."""
+    logins: tuple[str, ...] = ()
+    """Operating-system user names that are this person: a CLI command run under one of
+    them is theirs, any other login acts on their behalf (and says so on the record)."""
 
     def away_at(self, at: datetime) -> Away | None:
         return next((a for a in self.away if a.start <= at < a.end), None)
@@ -200,19 +203,25 @@ class Roster:
 def assign(
     requests: Sequence[tuple[str, Sequence[Candidate]]],
     qualities: Mapping[str, Sequence[str]] | None = None,
+    apart: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Assignment]:
     """Fill roles in the order given, never giving one person two roles while someone else can.
 
     `qualities` names, per role, what to say about the chosen person (required tags,
     languages), so the explanation reads "first candidate for spokesperson; media-trained;
-    speaks pl".
+    speaks pl". `apart` names, per role, roles its holder must not also hold while anyone
+    else can take it (two approvers of one statement): when everyone is already busy, a
+    second role goes to someone whose first one does not clash.
     """
     holding: dict[str, str] = {}
+    held: dict[str, set[str]] = {}
     out: dict[str, Assignment] = {}
     for role, candidates in requests:
         eligible = [c for c in candidates if c.eligible]
         free = [c for c in eligible if c.person.id not in holding]
-        pool = free or eligible
+        clash = set((apart or {}).get(role, ()))
+        apart_ok = [c for c in eligible if not held.get(c.person.id, set()) & clash]
+        pool = free or apart_ok or eligible
         if not pool:
             reasons = "; ".join(f"{c.person.name}: {', '.join(c.problems)}" for c in candidates)
             note = f"no one can fill {role}" + (f" ({reasons})" if reasons else "")
@@ -234,5 +243,6 @@ def assign(
             taken = [c for c in candidates[:rank] if c.eligible and c.person.id in holding]
             parts += [f"{c.person.name} already {holding[c.person.id]}" for c in taken]
         holding.setdefault(chosen.person.id, role)
+        held.setdefault(chosen.person.id, set()).add(role)
         out[role] = Assignment(role, chosen.person, tuple(candidates), tuple(parts))
     return out

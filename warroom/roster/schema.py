@@ -41,6 +41,10 @@ def _sort_key(value: date | datetime) -> tuple[date, datetime | None]:
     return (value, None)
 
 
+Login = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@\\-]+$")]
+"""An operating-system user name, as `whoami` prints it (`DOMAIN\\user` on Windows)."""
+
+
 class PersonSpec(Spec):
     id: Slug
     name: str
@@ -51,6 +55,7 @@ class PersonSpec(Spec):
     tags: list[Slug] = []
     timezone: TimeZoneName = "UTC"
     away: list[AwaySpec] = []
+    logins: list[Login] = []
 
 
 class ContactSpec(Spec):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import socket
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -113,13 +114,17 @@ class AmbiguousReply(CommandRejected):
     """A reply without a code while the person has several requests open."""
 
 
+class CodeRequired(CommandRejected):
+    """An APPROVE or REJECT without the code of its request: it proves nothing."""
+
+
 @dataclass(frozen=True)
 class ReplyOutcome:
     """What a reply or a link did, for the person who sent it and for the inbound log.
 
     `refusal` is empty when it acted; otherwise one of `unknown-sender`, `not-understood`,
-    `nothing-waiting`, `ambiguous`, `refused`, with `reason` saying why in English. The
-    answer in the sender's own language is the caller's to word (`language`).
+    `nothing-waiting`, `ambiguous`, `needs-code`, `refused`, with `reason` saying why in
+    English. The answer in the sender's own language is the caller's to word (`language`).
     """
 
     accepted: bool
@@ -190,7 +195,8 @@ class Runtime:
         """What activation would do now, decided but written nowhere (`--dry-run`)."""
         playbook, roster = snapshot.compile()
         incident = new_incident("DRY-RUN", playbook, roster)
-        decision = decide(incident, Activated(level=level, facts=facts, by=by), self.clock.now())
+        event = Activated(level=level, facts=facts, by=by, secret=secrets.token_hex(16))
+        decision = decide(incident, event, self.clock.now())
         return incident, decision
 
     def activate(
@@ -202,11 +208,17 @@ class Runtime:
         by: str = "",
         exercise: bool = False,
         participants: tuple[str, ...] = (),
+        login: str = "",
+        secret: str | None = None,
     ) -> Outcome:
+        """Open an incident. `secret` (its reply codes' key) is drawn here unless given: an
+        exercise derives it from its scenario's seed, so its report is the same every run."""
         outcome: Outcome | None = None
         try:
             with self.store.transaction():
-                outcome = self._activate(snapshot, level, facts, by, exercise, participants)
+                outcome = self._activate(
+                    snapshot, level, facts, by, exercise, participants, login, secret
+                )
         except BaseException:
             if outcome is not None:  # decided, but the commit failed
                 self._cache.pop(outcome.incident, None)
@@ -221,6 +233,8 @@ class Runtime:
         by: str,
         exercise: bool = False,
         participants: tuple[str, ...] = (),
+        login: str = "",
+        secret: str | None = None,
     ) -> Outcome:
         """The body of `activate`, inside a transaction the caller holds."""
         playbook, roster = snapshot.compile()
@@ -230,8 +244,10 @@ class Runtime:
             level=chosen,
             facts=dict(facts or {}),
             by=by,
+            login=login,
             exercise=exercise,
             participants=participants,
+            secret=secrets.token_hex(16) if secret is None else secret,
         )
         incident_id = self._new_id(playbook.id, playbook.timezone, now)
         incident = new_incident(incident_id, playbook, roster)
@@ -425,6 +441,10 @@ class Runtime:
             return self._refuse_reply(
                 inbound, ReplyOutcome.refused("ambiguous", str(exc), language)
             )
+        except CodeRequired as exc:
+            return self._refuse_reply(
+                inbound, ReplyOutcome.refused("needs-code", str(exc), language)
+            )
         except NothingWaiting as exc:
             refusal = ReplyOutcome.refused("nothing-waiting", str(exc), language)
             return self._refuse_reply(inbound, refusal)
@@ -489,6 +509,14 @@ class Runtime:
                     candidates.append((row.id, person, message))
         if not known:
             raise NotFound(f"{number} is not in the roster of any open incident")
+        if reply.verb != "ack" and reply.code is None:
+            # an approval is only as good as its proof: the sender's number and the code
+            # that went to that number with this version's request
+            word = reply.verb.upper()
+            raise CodeRequired(
+                f"{word} without the code approves nothing; reply {word} <code> with the code "
+                "from the approval request"
+            )
         chosen = {(i, m.code): (i, p, m) for i, p, m in candidates}
         if not chosen:
             what = f"code {reply.code}" if reply.code else "an open request"
@@ -632,11 +660,13 @@ class Runtime:
         for row in checked:
             with self.store.transaction():
                 self._reconcile(row)
-        rows = self.store.claim(self.worker, now, limit)
-        if not rows:
+        claimed = self.store.claim(self.worker, now, limit)
+        if not claimed:
             return len(checked)
+        withdrawn = [(row, why) for row in claimed if (why := self._superseded(row))]
+        rows = [row for row in claimed if not any(row is w for w, _ in withdrawn)]
         routes = [(self._with_link(row, now), self._channel_for(row)) for row in rows]
-        if self.concurrency == 1 or len(rows) == 1:
+        if self.concurrency == 1 or len(rows) <= 1:
             receipts = [_send(route) for route in routes]
         else:
             if self._pool is None:
@@ -645,6 +675,8 @@ class Runtime:
         refused: WarroomError | None = None
         try:
             with self.store.transaction():  # one commit for the whole pass, not one per receipt
+                for row, why in withdrawn:
+                    self._record(row.message, Receipt(MessagePhase.FAILED, detail=why))
                 for row, outcome in zip(rows, receipts, strict=True):
                     if isinstance(outcome, WarroomError):
                         # misconfigured (a revoked token): nothing was processed, so the
@@ -654,12 +686,24 @@ class Runtime:
                     else:
                         self._settle(row, outcome)
         except BaseException:
-            for row in rows:
+            for row in claimed:
                 self._cache.pop(row.incident, None)
             raise
         if refused is not None:
             raise refused  # every other receipt of the pass is already recorded
-        return len(rows) + len(checked)
+        return len(claimed) + len(checked)
+
+    def _superseded(self, row: OutboxRow) -> str:
+        """Why an approval request must not go out now (a newer version of the statement was
+        drafted while it waited in the queue: its code approves nothing), or ""."""
+        message = row.message
+        if message.purpose != "approval" or not message.statement:
+            return ""
+        statement = self.incident(row.incident).statements.get(message.statement)
+        draft = statement.draft if statement else None
+        if draft is None or draft.version == message.version:
+            return ""
+        return f"not sent: v{message.version} was superseded by v{draft.version}"
 
     def _with_link(self, row: OutboxRow, now: datetime) -> OutboxRow:
         """An e-mailed page or approval request gains its signed link as it goes out; the

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from warroom.engine.events import shown
 from warroom.engine.lifecycles import dormant
 from warroom.engine.state import Incident
 from warroom.playbook.facts import to_fill_in
@@ -250,7 +251,7 @@ def _redactor(state: Incident) -> re.Pattern[str] | None:
 
 
 def _entry(stored: StoredEvent, hide: re.Pattern[str] | None) -> TimelineEntry:
-    event = {k: v for k, v in stored.event.to_json().items() if k != "code"}
+    event = {k: v for k, v in shown(stored.event).items() if k != "code"}
     notes = [hide.sub("····", n) if hide else n for n in stored.notes]
     return TimelineEntry(
         n=stored.n,

@@ -267,6 +267,8 @@ NOT_DONE = {
         "not-understood": "reply ACK, APPROVE or REJECT with the code from the message",
         "nothing-waiting": "nothing is waiting for this answer from you",
         "ambiguous": "several requests are open; reply with the code from the message",
+        "needs-code": "an approval needs its code: reply APPROVE or REJECT with the code "
+        "from the request",
     },
     "pl": {
         "prefix": "Nic nie zrobiono",
@@ -274,6 +276,7 @@ NOT_DONE = {
         "not-understood": "odpowiedz ACK, APPROVE lub REJECT z kodem z wiadomości",
         "nothing-waiting": "nic nie czeka na tę odpowiedź od Ciebie",
         "ambiguous": "otwartych jest kilka próśb; odpowiedz z kodem z wiadomości",
+        "needs-code": "zatwierdzenie wymaga kodu: odpowiedz APPROVE lub REJECT z kodem z prośby",
     },
 }
 
