@@ -126,6 +126,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alert_keys_latest ON alert_keys (key, opened_at);
     """,
+    # the dispatcher claims in log order among queued rows, and status reads one incident's
+    # outbox: without these, each claim sorted every queued row (18 ms per claim at 50k)
+    """
+    CREATE INDEX outbox_claim ON outbox (state, event_seq);
+    CREATE INDEX outbox_incident ON outbox (incident, state);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -158,6 +164,9 @@ class SqliteStore:
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
         self.path = path
         self.db = connection
+        self._touched: dict[str, tuple[str, str, str]] = {}
+        """Incidents whose row `append` changed in this transaction: (state, level, at),
+        written once at commit, not once per event (a batch of receipts is one update)."""
 
     @classmethod
     def open(
@@ -244,10 +253,20 @@ class SqliteStore:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
+                self._write_touched()
             except BaseException:
+                self._touched.clear()
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+
+    def _write_touched(self) -> None:
+        touched, self._touched = self._touched, {}
+        for incident_id, (state, level, at) in touched.items():
+            self.db.execute(
+                "UPDATE incidents SET state = ?, level = ?, updated_at = ? WHERE id = ?",
+                (state, level, at, incident_id),
+            )
 
     @property
     def location(self) -> str:
@@ -286,6 +305,7 @@ class SqliteStore:
 
     def incident(self, incident_id: str) -> IncidentRow:
         with self._errors():
+            self._write_touched()  # reads inside a transaction see its appends
             row = self.db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         if row is None:
             known = [r.id for r in self.incidents()]
@@ -299,6 +319,7 @@ class SqliteStore:
         if open_only:
             query += f" WHERE state IN ({', '.join('?' * len(args))})"
         with self._errors():
+            self._write_touched()
             rows = self.db.execute(
                 query + " ORDER BY opened_at, id", args if open_only else ()
             ).fetchall()
@@ -406,10 +427,9 @@ class SqliteStore:
                     "DELETE FROM timers WHERE incident = ? AND timer = ?",
                     (incident_id, str(effect.timer)),
                 )
-        self.db.execute(
-            "UPDATE incidents SET state = ?, level = ?, updated_at = ? WHERE id = ?",
-            (state, level, stamp(at), incident_id),
-        )
+        self._touched[incident_id] = (state, level, stamp(at))
+        if not self.db.in_transaction:  # a caller outside `transaction()`: write it now
+            self._write_touched()
         return seq
 
     def log_inbound(self, entry: InboundEntry) -> int:
@@ -494,6 +514,7 @@ class SqliteStore:
         """The latest incident an alert key opened, with its state: one open incident per
         key, and the cooldown counts from when the last one was closed."""
         with self._errors():
+            self._write_touched()
             row = self.db.execute(
                 "SELECT a.incident, a.fingerprints, a.resolved, i.state, i.updated_at"
                 " FROM alert_keys a JOIN incidents i ON i.id = a.incident"
