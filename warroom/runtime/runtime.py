@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import pickle
 import socket
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -60,6 +63,10 @@ RECONCILE_AFTER = timedelta(seconds=30)
 RECEIPTS_PER_COMMIT = 200
 """At most this many receipts in one transaction: a release to thousands commits in big
 batches, while a single page is recorded as soon as its answer comes (no waiting to fill)."""
+CHECKPOINT_EVERY = 2000
+"""Events between two checkpoints of an incident's folded state, while deciding."""
+CHECKPOINT_AT_PASS_END = 50
+"""At the end of a pass, an incident this many events past its checkpoint gets a new one."""
 CANNOT_TELL = Receipt(OutboxPhase.QUEUED, detail="resending: outcome unknown")
 """What asking a channel without `reconcile` yields: nothing to ask, so the message is resent."""
 
@@ -184,12 +191,17 @@ class Runtime:
         """Signs the act links added to e-mailed pages and approval requests, when set."""
         self.concurrency = concurrency
         self.receipts_per_commit = RECEIPTS_PER_COMMIT
+        self.transport = "auto"
+        """`async`, `threads`, or `auto`: the event loop when a channel can send on it and
+        more than one send may be in flight (see `dispatch`)."""
         self._pool: ThreadPoolExecutor | None = None
         """Kept for the runtime's life: channels keep one connection per sending thread."""
         self._loop: asyncio.AbstractEventLoop | None = None
         """The async dispatcher's loop, kept for the runtime's life: HTTP sessions live on it."""
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self._cache: dict[str, tuple[Incident, int]] = {}
+        self._saved: dict[str, int] = {}
+        """The event number of each incident's latest checkpoint, as far as this runtime knows."""
 
     # -- incidents -----------------------------------------------------------------------
 
@@ -369,21 +381,28 @@ class Runtime:
             also()
         self._append(incident, n + 1, event, now, decision)
         self._cache[incident_id] = (incident, n + 1)
+        if n + 1 - self._saved.get(incident_id, 0) >= CHECKPOINT_EVERY:
+            self._save_checkpoint(incident_id)
         return Outcome(incident_id, n + 1, tuple(decision.notes), len(decision.effects))
 
     def incident(self, incident_id: str) -> Incident:
         return self._current(incident_id)[0]
 
-    def _current(self, incident_id: str) -> tuple[Incident, int]:
-        """The incident folded up to the last event in the log (cached between calls)."""
+    def _current(self, incident_id: str, *, checkpoint: bool = True) -> tuple[Incident, int]:
+        """The incident folded up to the last event in the log (cached between calls).
+        Without a cached state, it starts from the latest checkpoint (`checkpoint=False`:
+        from the activation, as `replay` does)."""
         cached = self._cache.get(incident_id)
         last = self.store.last_n(incident_id)
         if cached is not None and cached[1] == last:
             return cached
         if cached is None or cached[1] > last:
+            cached = self._checkpointed(incident_id, last) if checkpoint else None
+        if cached is None:
             row = self.store.incident(incident_id)
             playbook, roster = Snapshot.from_json(row.snapshot).compile()
             cached = (new_incident(incident_id, playbook, roster), 0)
+            self._saved[incident_id] = 0
         incident, n = cached
         for stored in self.store.events(incident_id, after=n):
             try:
@@ -398,9 +417,47 @@ class Runtime:
         return incident, n
 
     def replay(self, incident_id: str) -> Incident:
-        """The incident rebuilt from its log alone, ignoring the cache."""
+        """The incident rebuilt from its log alone, ignoring the cache and checkpoints."""
         self._cache.pop(incident_id, None)
-        return self._current(incident_id)[0]
+        return self._current(incident_id, checkpoint=False)[0]
+
+    # -- checkpoints: a cache of the fold in the database, never a source of truth
+
+    def _checkpointed(self, incident_id: str, last: int) -> tuple[Incident, int] | None:
+        """The latest checkpoint, if this very code wrote it; anything else (another
+        version, a damaged row) is ignored and the log is folded from the start."""
+        found = self.store.checkpoint(incident_id)
+        if found is None or found[1] != checkpoint_format() or found[0] > last:
+            return None
+        try:
+            incident = pickle.loads(zlib.decompress(found[2]))
+        except Exception:  # a cache: whatever went wrong, the log is still there
+            return None
+        if not isinstance(incident, Incident) or incident.id != incident_id:
+            return None
+        self._saved[incident_id] = found[0]
+        return incident, found[0]
+
+    def _save_checkpoint(self, incident_id: str) -> None:
+        """Inside the caller's transaction, after the cached state's last event."""
+        incident, n = self._cache[incident_id]
+        state = zlib.compress(pickle.dumps(incident, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        self.store.save_checkpoint(incident_id, n, checkpoint_format(), state)
+        self._saved[incident_id] = n
+
+    def checkpoint(self, *, at_least: int = 1) -> int:
+        """Checkpoint every cached incident `at_least` events past its last checkpoint."""
+        due = [
+            incident_id
+            for incident_id, (_, n) in self._cache.items()
+            if n - self._saved.get(incident_id, 0) >= at_least
+        ]
+        if due:
+            with self.store.transaction():
+                for incident_id in due:
+                    if self.store.last_n(incident_id) == self._cache[incident_id][1]:
+                        self._save_checkpoint(incident_id)
+        return len(due)
 
     def open_incident(self) -> str:
         """The one incident still in hand (active, or resolved but not closed),
@@ -666,6 +723,8 @@ class Runtime:
         return self._dispatch_threads(limit)
 
     def _asynchronous(self) -> bool:
+        if self.transport != "auto":
+            return self.transport == "async"
         return self.concurrency > 1 and any(
             isinstance(c, AsyncChannel) for c in self.channels.values()
         )
@@ -947,6 +1006,8 @@ class Runtime:
         while True:
             step = self.fire_due_timers() + self.dispatch()
             if not step:
+                if done:
+                    self.checkpoint(at_least=CHECKPOINT_AT_PASS_END)
                 return done
             done += step
 
@@ -974,6 +1035,24 @@ class Runtime:
             done += self.work()
         set_clock(moment)
         return done + self.work()
+
+
+_FORMAT: list[str] = []
+
+
+def checkpoint_format() -> str:
+    """Which code a checkpoint comes from: the version and the source of the modules whose
+    classes it pickles. A checkpoint from other code is never unpickled into this one."""
+    if not _FORMAT:
+        import warroom
+        from warroom import engine, playbook, roster
+
+        digest = hashlib.sha256(warroom.__version__.encode())
+        for package in (engine, playbook, roster):
+            for path in sorted(Path(package.__path__[0]).glob("*.py")):
+                digest.update(path.read_bytes())
+        _FORMAT.append(f"pickle-{pickle.HIGHEST_PROTOCOL}:{digest.hexdigest()[:16]}")
+    return _FORMAT[0]
 
 
 def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt | WarroomError:

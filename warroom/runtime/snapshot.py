@@ -37,6 +37,11 @@ def _compiled(
     return playbook, roster
 
 
+@lru_cache(maxsize=32)
+def _compiled_playbook(playbook_file: str, playbook_text: str) -> Playbook:
+    return compile_playbook(parse_yaml(playbook_text, playbook_file))[0]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     playbook_file: str
@@ -87,6 +92,11 @@ class Snapshot:
             self.roster_text,
             tuple(sorted(self.csv.items())),
         )
+
+    def compile_playbook(self) -> Playbook:
+        """The playbook alone: what reading an incident's log needs (its time zone, its
+        titles), without validating every contact of a 10,000-row list again."""
+        return _compiled_playbook(self.playbook_file, self.playbook_text)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
