@@ -181,6 +181,9 @@ def serve_standin(latency: bool) -> None:
             elif command == "since":
                 found = [(m["to"], m["body"]) for m in standin.messages[int(argument) :]]
                 print(json.dumps(found, ensure_ascii=False), flush=True)
+            elif command == "times":
+                stamps = [m["_sent_at"].timestamp() for m in standin.messages[int(argument) :]]
+                print(json.dumps(stamps), flush=True)
 
 
 class Remote:
@@ -212,6 +215,11 @@ class Remote:
 
     def received(self, since: int) -> list[tuple[str, str]]:
         return [(to, body) for to, body in json.loads(self._ask(f"since {since}"))]
+
+    def times(self, since: int) -> list[float]:
+        """When the stand-in received each message from the `since`-th on (epoch seconds)."""
+        stamps: list[float] = json.loads(self._ask(f"times {since}"))
+        return stamps
 
     def close(self) -> None:
         self.input.close()

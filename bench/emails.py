@@ -1,5 +1,8 @@
 """What the engine adds to one e-mail release, against a bare smtplib loop and Apprise.
 
+(Named `emails.py`: an `email.py` in bench/ would shadow the standard library's `email` for
+every script run from there.)
+
 One statement released to `--messages` addresses (5,000 by default) through the engine (a
 snapshot with a CSV group, `Runtime.activate`, `Runtime.work()` with `SmtpEmail` at
 `--concurrency` senders, SQLite on disk), then the same messages through a bare loop of
@@ -13,23 +16,16 @@ The ratio engine/bare is the price of the engine's bookkeeping (outbox, claims, 
 per receipt, batched commits) over the wire time; below 1.0 means the engine overlaps work
 that the bare loop does in sequence. Figures are printed, never asserted:
 
-    .venv/bin/python bench/email.py [--messages N] [--concurrency C] [--transport KIND]
+    .venv/bin/python bench/emails.py [--messages N] [--concurrency C] [--transport KIND]
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# `python bench/email.py` puts bench/ first on the path, where this file would shadow the
-# standard library's `email` package (smtplib needs it): take bench/ off before importing
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).parent.resolve():
-    sys.path.pop(0)
 
 import argparse
 import json
 import smtplib
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,6 +33,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 FROM = "Acme Crisis Desk <alerts@acme.example>"
