@@ -189,7 +189,9 @@ def bare_smtplib(server: Server, addresses: list[str], concurrency: int) -> floa
     return elapsed
 
 
-def apprise_mailto(server: Server, addresses: list[str]) -> float | None:
+def apprise_mailto(server: Server, addresses: list[str]) -> tuple[float, int] | None:
+    """Apprise's time, and how many addresses got their message exactly once (a peer that
+    drops some is reported, not stopped)."""
     try:
         import apprise
     except ImportError:
@@ -201,12 +203,11 @@ def apprise_mailto(server: Server, addresses: list[str]) -> float | None:
             "&mode=insecure&user=&pass="
         )
     started = time.perf_counter()
-    ok = notifier.notify(body=TEXT, title="Acme: payments are down")
+    notifier.notify(body=TEXT, title="Acme: payments are down")
     elapsed = time.perf_counter() - started
-    if not ok:
-        print("  Apprise reported a failure")
-    check(server, addresses, "Apprise")
-    return elapsed
+    got = server.take()
+    once = sum(1 for a in addresses if got.get(a) == 1)
+    return elapsed, once
 
 
 def main() -> None:
@@ -239,8 +240,12 @@ def main() -> None:
     if peer is None:
         print("  Apprise: not installed (pip install -e '.[bench]')")
     else:
-        print(f"  Apprise mailto        {peer:>7.2f} s  {n / peer:>7,.0f} msg/s")
-        print(f"  engine/Apprise        end to end {total / peer:.2f}x")
+        seconds, once = peer
+        print(
+            f"  Apprise mailto        {seconds:>7.2f} s  {n / seconds:>7,.0f} msg/s"
+            f"  ({once:,} of {n:,} addresses received theirs)"
+        )
+        print(f"  engine/Apprise        end to end {total / seconds:.2f}x")
 
 
 if __name__ == "__main__":

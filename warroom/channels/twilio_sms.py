@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,28 @@ class SegmentBucket:
             self.sleep(wait)
 
 
+class SecondWindow:
+    """At most `rate` segments sent in any one second, on the event loop, checked as each
+    send starts. The bucket spaces sends evenly; this keeps a stalled loop (a slow commit,
+    a busy machine) from sending the delayed ones together with those on time."""
+
+    def __init__(self, rate: float) -> None:
+        self.limit = max(1, int(rate))
+        self.sent: deque[tuple[float, int]] = deque()
+        self.used = 0
+
+    async def admit(self, segments: int) -> None:
+        while True:
+            now = time.monotonic()
+            while self.sent and now - self.sent[0][0] >= 1.0:
+                self.used -= self.sent.popleft()[1]
+            if not self.sent or self.used + segments <= self.limit:
+                self.sent.append((now, segments))
+                self.used += segments
+                return
+            await asyncio.sleep(1.0 - (now - self.sent[0][0]))
+
+
 class TwilioSms:
     name = "sms"
 
@@ -135,6 +158,8 @@ class TwilioSms:
         self._steered = sleep is not None
         """A given `sleep` moves a virtual clock: the async path calls it, never waits."""
         self._async: tuple[asyncio.AbstractEventLoop, Client, AsyncTwilioHttpClient] | None = None
+        self._counted: dict[str, int] = {}
+        self._window = SecondWindow(settings.segments_per_second)
 
     def __repr__(self) -> str:
         # settings hold SecretStr values, which print masked
@@ -202,14 +227,25 @@ class TwilioSms:
             self._async = (loop, client, http)
         return self._async[1]
 
+    def _segments(self, text: str) -> int:
+        """A release sends one text thousands of times: counted once."""
+        found = self._counted.get(text)
+        if found is None:
+            if len(self._counted) > 256:
+                self._counted.clear()
+            found = self._counted[text] = max(1, count_segments(text).segments)
+        return found
+
     async def _pace(self, message: SendMessage) -> None:
-        wait = self.bucket.reserve(max(1, count_segments(message.text).segments))
-        if wait <= 0:
+        segments = self._segments(message.text)
+        wait = self.bucket.reserve(segments)
+        if self._steered:  # a virtual clock: the bucket's schedule is exact
+            if wait > 0:
+                self.bucket.sleep(wait)
             return
-        if self._steered:
-            self.bucket.sleep(wait)
-        else:
+        if wait > 0:
             await asyncio.sleep(wait)
+        await self._window.admit(segments)
 
     async def send_async(self, message: SendMessage) -> Receipt:
         from warroom.channels.twilio_async import NO_ANSWER

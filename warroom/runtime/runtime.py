@@ -192,6 +192,7 @@ class Runtime:
         self.concurrency = concurrency
         self.receipts_per_commit = RECEIPTS_PER_COMMIT
         self.transport = "auto"
+        self._awaitable: dict[int, bool] = {}
         """`async`, `threads`, or `auto`: the event loop when a channel can send on it and
         more than one send may be in flight (see `dispatch`)."""
         self._pool: ThreadPoolExecutor | None = None
@@ -848,6 +849,10 @@ class Runtime:
                 if not unrecorded[0]:
                     break
                 batch = [await ready.get()]
+                if ready.empty() and unrecorded[0] > 1:
+                    # one turn of the loop: answers already read off the sockets join this
+                    # commit, instead of a transaction each
+                    await asyncio.sleep(0)
                 while len(batch) < self.receipts_per_commit and not ready.empty():
                     batch.append(ready.get_nowait())
                 unrecorded[0] -= len(batch)
@@ -875,12 +880,20 @@ class Runtime:
             message, channel = admitted, channel.inner
         async with gate:
             try:
-                if isinstance(channel, AsyncChannel):
+                if self._can_await(channel):
+                    assert isinstance(channel, AsyncChannel)
                     return await channel.send_async(message)
                 loop = asyncio.get_running_loop()
                 return await loop.run_in_executor(self._threads(), channel.send, message)
             except WarroomError as exc:
                 return exc
+
+    def _can_await(self, channel: Channel) -> bool:
+        """`isinstance` on a Protocol inspects the class each time: asked once per channel."""
+        known = self._awaitable.get(id(channel))
+        if known is None:
+            known = self._awaitable[id(channel)] = isinstance(channel, AsyncChannel)
+        return known
 
     def _ask(self, row: OutboxRow, now: datetime) -> Receipt | None:
         """Whether an unanswered send went through, as the channel can tell (`CANNOT_TELL`
