@@ -185,6 +185,40 @@ class MemoryStore:
     def last_n(self, incident_id: str) -> int:
         return len(self.log.get(incident_id, ()))
 
+    def recent_events(self, incident_id: str, limit: int) -> list[StoredEvent]:
+        noted = [e for e in self.log.get(incident_id, []) if e.notes]
+        return noted[-limit:] if limit > 0 else []
+
+    def events_except(self, incident_id: str, kind: str) -> list[StoredEvent]:
+        return [e for e in self.log.get(incident_id, []) if e.event.kind != kind or e.notes]
+
+    def delivery_counts(self, incident_id: str) -> list[tuple[str, str, str, int, str, str]]:
+        groups: dict[tuple[str, str, str], list[_Outbox]] = {}
+        for row in sorted(self.outbox_rows.values(), key=lambda r: (r.event_seq, r.rowid)):
+            if row.incident == incident_id:
+                who = row.message.audience or row.message.purpose
+                groups.setdefault((who, row.channel, row.state), []).append(row)
+        found = []
+        for (who, channel, state), rows in groups.items():
+            times = [r.updated_at for r in rows if r.updated_at is not None]
+            first = min(times).isoformat() if times else ""
+            last = max(times).isoformat() if times else ""
+            found.append((who, channel, state, len(rows), first, last))
+        return found
+
+    def outbox_counts(self, incident_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.outbox_rows.values():
+            if row.incident == incident_id:
+                counts[row.state] = counts.get(row.state, 0) + 1
+        return counts
+
+    def checkpoint(self, incident_id: str) -> tuple[int, str, bytes] | None:
+        return None  # a simulated run never reopens an incident: nothing to save time on
+
+    def save_checkpoint(self, incident_id: str, n: int, form: str, state: bytes) -> None:
+        """Not kept, as `checkpoint` says."""
+
     def append(
         self,
         incident_id: str,
