@@ -17,7 +17,9 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from warroom.channels.twilio_standin import TwilioStandIn
+import pytest
+
+from warroom.channels.twilio_standin import Faults, TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -74,8 +76,13 @@ def worker(
     )
 
 
+@pytest.mark.parametrize(
+    "restart_after",
+    [timedelta(0), timedelta(minutes=4)],
+    ids=["restarted-at-once", "restarted-past-the-lease"],
+)
 def test_a_worker_killed_with_sends_in_flight_leaves_nobody_twice_and_nobody_out(
-    tmp_path: Path,
+    tmp_path: Path, restart_after: timedelta
 ) -> None:
     (tmp_path / "everyone.csv").write_text(
         "name,phone\n" + "".join(f"Odbiorca {i},{p}\n" for i, p in enumerate(PHONES)), "utf-8"
@@ -90,7 +97,8 @@ def test_a_worker_killed_with_sends_in_flight_leaves_nobody_twice_and_nobody_out
     finally:
         store.close()
 
-    with TwilioStandIn(SID, TOKEN) as twilio:
+    # answers after 0.3 s: when the worker dies, sends are certainly on the wire
+    with TwilioStandIn(SID, TOKEN, Faults(answer_after=0.3)) as twilio:
         killed = worker([str(WORKER)], db, twilio, T0 + timedelta(minutes=1))
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         store = SqliteStore.open(db)
@@ -102,9 +110,13 @@ def test_a_worker_killed_with_sends_in_flight_leaves_nobody_twice_and_nobody_out
         assert len(twilio.messages) > states["sent"]  # ...while more had reached Twilio
         assert states["sending"] > 0
 
-        # past the dead worker's lease: what it left `sending` is reconciled, then resent
+        # what the dead worker left `sending` is reconciled, then resent: at once (its
+        # process is gone, so its claims are swept) or later (its lease ran out)
         restarted = worker(
-            ["-m", "warroom.cli", "run", "--until-idle"], db, twilio, T0 + timedelta(minutes=5)
+            ["-m", "warroom.cli", "run", "--until-idle"],
+            db,
+            twilio,
+            T0 + timedelta(minutes=1) + restart_after,
         )
         assert restarted.returncode == 0, restarted.stderr
         assert "requeued" in restarted.stderr

@@ -629,8 +629,21 @@ def _links(settings_file: Path | None) -> ActionLinks | None:
 
 
 def _work_once(runtime: Runtime) -> int:
-    """One pass: timers, then the outbox."""
-    return runtime.fire_due_timers() + runtime.dispatch()
+    """One pass: claims of dead workers swept, timers, then the outbox. A channel that
+    cannot send is said loudly, once per new reason; the worker goes on with the rest."""
+    done = runtime.sweep() + runtime.fire_due_timers() + runtime.dispatch()
+    for channel, why in runtime.channel_trouble.items():
+        if _shown_trouble.get(channel) != why:
+            err.print(
+                f"[bold red]warroom: the {channel} channel cannot send[/bold red]: "
+                f"{escape(why)}; its messages wait and are retried, everything else goes on"
+            )
+    _shown_trouble.clear()
+    _shown_trouble.update(runtime.channel_trouble)
+    return done
+
+
+_shown_trouble: dict[str, str] = {}
 
 
 inbound_app = typer.Typer(help="Replies arriving from people (the webhooks call the same code).")

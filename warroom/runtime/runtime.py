@@ -9,6 +9,7 @@ as a cache of the log; a restart folds the log again and carries on where it sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import pickle
@@ -205,6 +206,9 @@ class Runtime:
         self._loop: asyncio.AbstractEventLoop | None = None
         """The async dispatcher's loop, kept for the runtime's life: HTTP sessions live on it."""
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.channel_trouble: dict[str, str] = {}
+        """Channels that cannot send now, with why (a revoked token): shown by the worker."""
+        self.lease = SENDING_LEASE
         self._cache: dict[str, tuple[Incident, int]] = {}
         self._saved: dict[str, int] = {}
         """The event number of each incident's latest checkpoint, as far as this runtime knows."""
@@ -773,11 +777,9 @@ class Runtime:
             receipts = [_send(route) for route in routes]
         else:
             receipts = list(self._threads().map(_send, routes))
-        refused = self._record_batch(
+        self._record_batch(
             withdrawn + [(False, row, r) for row, r in zip(rows, receipts, strict=True)]
         )
-        if refused is not None:
-            raise refused  # every other receipt of the pass is already recorded
         return len(claimed) + len(checked)
 
     def _withdraw(
@@ -825,24 +827,24 @@ class Runtime:
         return routes
 
     def _record_batch(self, batch: list[tuple[bool, OutboxRow, object]]) -> WarroomError | None:
-        """Record receipts (or reconciliations, flagged True) in one transaction. A channel's
-        misconfiguration (a revoked token) processed nothing: that message waits in the
-        queue for the fixed configuration, and the error is returned for the caller to raise
-        once everything else is recorded."""
+        """Record receipts (or reconciliations, flagged True) in one transaction.
+
+        A channel's misconfiguration (a revoked token) processed nothing: its messages wait,
+        retried with back-off until it is fixed, and the error goes on the timeline of each
+        incident it holds up, once. Everything else goes on: the other channels, the
+        timers. The error is returned for the worker to show, never raised."""
         refused: WarroomError | None = None
+        held: dict[str, set[str]] = {}
         now = self.clock.now()
         try:
             with self.store.transaction():
                 for reconciling, row, outcome in batch:
                     if isinstance(outcome, WarroomError):
                         refused = refused or outcome
-                        if reconciling:
-                            later = now + RECONCILE_AFTER
-                            self.store.postpone(
-                                row.id, OutboxPhase.UNKNOWN, later, str(outcome), now
-                            )
-                        else:
-                            self.store.postpone(row.id, OutboxPhase.QUEUED, now, str(outcome), now)
+                        held.setdefault(row.channel, set()).add(row.incident)
+                        later = now + max(RECONCILE_AFTER, backoff(row.id, row.attempts))
+                        phase = OutboxPhase.UNKNOWN if reconciling else OutboxPhase.QUEUED
+                        self.store.postpone(row.id, phase, later, str(outcome), now)
                     elif isinstance(outcome, BaseException):
                         raise outcome
                     elif reconciling:
@@ -850,12 +852,29 @@ class Runtime:
                         self._reconciled(row, outcome)
                     else:
                         assert isinstance(outcome, Receipt)
+                        self.channel_trouble.pop(row.channel, None)
                         self._settle(row, outcome)
         except BaseException:
             for _, row, _ in batch:
                 self._cache.pop(row.incident, None)
             raise
+        if refused is not None:
+            self._say_trouble(held, refused)
         return refused
+
+    def _say_trouble(self, held: dict[str, set[str]], error: WarroomError) -> None:
+        """Put a channel's configuration error on the timelines it holds up, once per error."""
+        for channel, incidents in held.items():
+            if self.channel_trouble.get(channel) == str(error):
+                continue
+            self.channel_trouble[channel] = str(error)
+            text = (
+                f"the {channel} channel cannot send ({error}); its messages wait and are "
+                "retried with back-off until it is fixed, while everything else goes on"
+            )
+            for incident in sorted(incidents):
+                with contextlib.suppress(CommandRejected):  # a closed incident takes no notes
+                    self.submit(incident, NoteAdded(text=text, by="dispatcher"))
 
     async def _dispatch_async(self, limit: int) -> int:
         """The pass on the event loop: see `dispatch`. Up to `concurrency` sends per channel
@@ -895,7 +914,7 @@ class Runtime:
                 launch(True, row, self._ask_async(row, now, gate(row.channel)))
             claiming = True
             while True:
-                if claiming and refused is None and unrecorded[0] <= window // 2:
+                if claiming and unrecorded[0] <= window // 2:
                     now = self.clock.now()
                     claimed = self.store.claim(self.worker, now, window - unrecorded[0])
                     claiming = bool(claimed)
@@ -922,8 +941,6 @@ class Runtime:
             # treats them as unknown outcomes, as after a crash
             await asyncio.gather(*flying, return_exceptions=True)
             raise
-        if refused is not None:
-            raise refused
         return done
 
     async def _send_async(
@@ -1069,12 +1086,24 @@ class Runtime:
         self._decide_and_append(incident_id, event, also=settle, current=current)
 
     def recover(self) -> int:
-        """At start: messages a dead worker left `sending` go back to the queue."""
-        return self.store.requeue_abandoned(self.clock.now() - SENDING_LEASE)
+        """At start: what a dead worker left `sending` is reconciled before any resend."""
+        return self.sweep()
+
+    def sweep(self) -> int:
+        """Rows claimed by a worker whose lease expired, or whose process on this host is
+        gone, become outcomes to reconcile (never resent blindly: the send may have
+        happened). Every pass does it, so a worker killed mid-fan-out and restarted at once,
+        or a node that died, loses nobody's message and sends nobody's twice."""
+        gone = [
+            owner
+            for owner in self.store.in_flight_owners()
+            if owner != self.worker and _process_gone(owner)
+        ]
+        return self.store.requeue_abandoned(self.clock.now() - self.lease, gone)
 
     def work(self) -> int:
         """Fire what is due and send what is queued until nothing is left for now."""
-        done = 0
+        done = self.sweep()
         while True:
             step = self.fire_due_timers() + self.dispatch()
             if not step:
@@ -1137,6 +1166,21 @@ def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt | WarroomError:
         return channel.send(row.message)
     except WarroomError as exc:
         return exc
+
+
+def _process_gone(owner: str) -> bool:
+    """Whether a worker id (`host:pid`) names a process of this host that no longer runs.
+    On another host nobody can tell: there, only the lease says."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _e164(sender: str) -> str:

@@ -411,14 +411,13 @@ class MemoryStore:
             updated_at=now,
         )
 
-    def requeue_abandoned(self, older_than: datetime) -> int:
+    def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
         count = 0
         with self.transaction():
             for row in list(self.outbox_rows.values()):
-                if (
-                    row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING)
-                    and row.claimed_at is not None
-                    and row.claimed_at <= older_than
+                if row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING) and (
+                    (row.claimed_at is not None and row.claimed_at <= older_than)
+                    or row.claimed_by in owners
                 ):
                     self._change(
                         row,
@@ -428,6 +427,14 @@ class MemoryStore:
                     )
                     count += 1
         return count
+
+    def in_flight_owners(self) -> set[str]:
+        in_flight = (OutboxPhase.SENDING, OutboxPhase.RECONCILING)
+        return {
+            row.claimed_by
+            for row in self.outbox_rows.values()
+            if row.state in in_flight and row.claimed_by is not None
+        }
 
     def settle(
         self,

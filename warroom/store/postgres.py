@@ -681,19 +681,29 @@ class PostgresStore:
         found: datetime | None = row["claimed_at"] if row else None
         return found
 
-    def requeue_abandoned(self, older_than: datetime) -> int:
+    def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
         with self.transaction():
             cursor = self.db.execute(
                 "UPDATE outbox SET state = %s, not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN (%s, %s) AND claimed_at <= %s",
+                " WHERE state IN (%s, %s) AND (claimed_at <= %s OR claimed_by = ANY(%s))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
                     older_than,
+                    list(owners),
                 ),
             )
         return cursor.rowcount
+
+    def in_flight_owners(self) -> set[str]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE state IN (%s, %s)"
+                " AND claimed_by IS NOT NULL",
+                (OutboxPhase.SENDING, OutboxPhase.RECONCILING),
+            ).fetchall()
+        return {row["claimed_by"] for row in rows}
 
     def settle(
         self,

@@ -843,21 +843,35 @@ class SqliteStore:
         ).fetchone()
         return unstamp(row[0]) if row and row[0] else None
 
-    def requeue_abandoned(self, older_than: datetime) -> int:
-        """Messages a dead worker claimed but never settled: their fate is unknown (the send
-        may have happened), so they are reconciled before anything is sent again."""
+    def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
+        """Messages a dead worker claimed but never settled (its lease ran out, or its
+        process is known to be gone): their fate is unknown (the send may have happened),
+        so they are reconciled before anything is sent again."""
+        gone = list(owners)
+        marks = ", ".join("?" * len(gone)) or "NULL"
         with self.transaction():
             cursor = self.db.execute(
                 "UPDATE outbox SET state = ?, not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN (?, ?) AND claimed_at <= ?",
+                f" WHERE state IN (?, ?) AND (claimed_at <= ? OR claimed_by IN ({marks}))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
                     stamp(older_than),
+                    *gone,
                 ),
             )
         return cursor.rowcount
+
+    def in_flight_owners(self) -> set[str]:
+        """The workers holding messages in flight, by their ids (`host:pid`)."""
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE state IN (?, ?)"
+                " AND claimed_by IS NOT NULL",
+                (OutboxPhase.SENDING, OutboxPhase.RECONCILING),
+            ).fetchall()
+        return {row[0] for row in rows}
 
     def settle(
         self,
