@@ -100,7 +100,7 @@ class MemoryStore:
         self.timers: dict[tuple[str, str], _Timer] = {}
         self.inbound_log: list[InboundEntry] = []
         self.alerts: list[_Alert] = []
-        self.heartbeats: dict[str, datetime] = {}
+        self.beats: dict[str, datetime] = {}
         self.links: dict[str, ViewLink] = {}
         self._depth = 0
         self._undo: list[Callable[[], object]] = []
@@ -428,6 +428,19 @@ class MemoryStore:
                     count += 1
         return count
 
+    def heartbeats(self) -> list[tuple[str, datetime]]:
+        return sorted(self.beats.items(), key=lambda item: item[1], reverse=True)
+
+    def holdings(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for owner in (
+            row.claimed_by
+            for row in self.outbox_rows.values()
+            if row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING) and row.claimed_by
+        ):
+            counts[owner] = counts.get(owner, 0) + 1
+        return counts
+
     def in_flight_owners(self) -> set[str]:
         in_flight = (OutboxPhase.SENDING, OutboxPhase.RECONCILING)
         return {
@@ -562,12 +575,12 @@ class MemoryStore:
         return len(live)
 
     def beat(self, worker: str, at: datetime) -> None:
-        self.heartbeats[worker] = at
+        self.beats[worker] = at
 
     def last_heartbeat(self) -> tuple[str, datetime] | None:
-        if not self.heartbeats:
+        if not self.beats:
             return None
-        worker, at = max(self.heartbeats.items(), key=lambda kv: kv[1])
+        worker, at = max(self.beats.items(), key=lambda kv: kv[1])
         return worker, at
 
     def ping(self) -> None:

@@ -244,6 +244,10 @@ class Store(Protocol):
 
     def in_flight_owners(self) -> set[str]: ...
 
+    def heartbeats(self) -> list[tuple[str, datetime]]: ...
+
+    def holdings(self) -> dict[str, int]: ...
+
     def settle(
         self,
         message_id: str,

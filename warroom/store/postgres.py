@@ -696,6 +696,20 @@ class PostgresStore:
             )
         return cursor.rowcount
 
+    def heartbeats(self) -> list[tuple[str, datetime]]:
+        with self._errors():
+            rows = self.db.execute("SELECT worker, at FROM heartbeats ORDER BY at DESC").fetchall()
+        return [(row["worker"], row["at"]) for row in rows]
+
+    def holdings(self) -> dict[str, int]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT claimed_by, COUNT(*) AS n FROM outbox WHERE state IN (%s, %s)"
+                " AND claimed_by IS NOT NULL GROUP BY claimed_by",
+                (OutboxPhase.SENDING, OutboxPhase.RECONCILING),
+            ).fetchall()
+        return {row["claimed_by"]: int(row["n"]) for row in rows}
+
     def in_flight_owners(self) -> set[str]:
         with self._errors():
             rows = self.db.execute(

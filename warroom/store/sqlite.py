@@ -863,6 +863,22 @@ class SqliteStore:
             )
         return cursor.rowcount
 
+    def heartbeats(self) -> list[tuple[str, datetime]]:
+        """Every worker that ever finished a pass here, freshest first."""
+        with self._errors():
+            rows = self.db.execute("SELECT worker, at FROM heartbeats ORDER BY at DESC").fetchall()
+        return [(row[0], unstamp(row[1])) for row in rows]
+
+    def holdings(self) -> dict[str, int]:
+        """How many messages each worker holds in flight (claimed, not yet settled)."""
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT claimed_by, COUNT(*) FROM outbox WHERE state IN (?, ?)"
+                " AND claimed_by IS NOT NULL GROUP BY claimed_by",
+                (OutboxPhase.SENDING, OutboxPhase.RECONCILING),
+            ).fetchall()
+        return {row[0]: int(row[1]) for row in rows}
+
     def in_flight_owners(self) -> set[str]:
         """The workers holding messages in flight, by their ids (`host:pid`)."""
         with self._errors():
