@@ -18,6 +18,7 @@ import json
 import queue
 import random
 import re
+import sys
 import threading
 import time
 import urllib.error
@@ -91,6 +92,15 @@ ERRORS = {
 }
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-request (a worker killed by a test) is what such a
+        server meets every day: not an error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class TwilioStandIn:
     """Run with `with TwilioStandIn(...) as twilio:`; `twilio.base_url` is where it listens."""
 
@@ -109,7 +119,7 @@ class TwilioStandIn:
         self._lock = threading.Lock()
         self._random = random.Random(self.faults.seed)
         ThreadingHTTPServer.request_queue_size = 128  # a worker opens many connections at once
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.callbacks: list[tuple[str, dict[str, str], int]] = []
