@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/trigger.py
 	$(BIN)/python bench/page.py
 	$(BIN)/python bench/readiness.py
+	$(BIN)/python bench/nodes.py
 	$(BIN)/python bench/sms.py
 	$(BIN)/python bench/sms.py --latency --messages 2000
 	$(BIN)/python bench/emails.py
