@@ -140,3 +140,47 @@ def test_one_of_two_nodes_killed_halfway_the_other_finishes(tmp_path: Path) -> N
     assert twice <= resent
     assert len(resent) < PEOPLE // 20
     assert set(states) == {"sent"}
+
+
+def test_connections_dropped_mid_fan_out_lose_and_double_nothing(tmp_path: Path) -> None:
+    """`pg_terminate_backend` on the worker's sessions while it sends: it reconnects with
+    back-off and finishes; the transaction that was cut never happened."""
+    people = 2000
+    phones = [f"+48602{i:06d}" for i in range(people)]
+    csv = "".join(f"Osoba {i},{p},osoba{i}@acme.example\n" for i, p in enumerate(phones))
+    (tmp_path / "everyone.csv").write_text("name,phone,email\n" + csv, "utf-8")
+    (tmp_path / "bulk.yaml").write_text(PLAYBOOK.replace("[sms, email]", "[sms]"), "utf-8")
+    (tmp_path / "roster.yaml").write_text(
+        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
+        "groups:\n  everyone: {csv: everyone.csv}\n",
+        "utf-8",
+    )
+    psycopg = pytest.importorskip("psycopg")
+    with fresh_database() as url:
+        store = open_store(url)
+        try:
+            snapshot = Snapshot.capture(tmp_path / "bulk.yaml", tmp_path / "roster.yaml")
+            Runtime(store, VirtualClock(T0)).activate(snapshot, by="test")
+        finally:
+            store.close()
+        with (
+            TwilioStandIn(SID, TOKEN, Faults(answer_after=0.002)) as twilio,
+            (tmp_path / "w.log").open("w") as log,
+        ):
+            process = node(url, twilio, free_port(), log)
+            try:
+                wait_for(lambda: len(twilio.messages) >= people // 3, "a third out", 120)
+                with psycopg.connect(url, autocommit=True) as admin:
+                    cut = admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    ).fetchall()
+                assert cut, "no session to cut"
+                process.wait(timeout=300)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            sms = Counter(m["to"] for m in twilio.messages)
+        assert process.returncode == 0, (tmp_path / "w.log").read_text()
+    assert sms == dict.fromkeys(phones, 1)

@@ -39,7 +39,7 @@ from warroom.engine.effects import SendMessage
 from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
-from warroom.errors import UsageError
+from warroom.errors import StoreError, UsageError
 from warroom.library import default_library, default_roster
 from warroom.playbook.facts import to_fill_in
 from warroom.roster.model import Roster
@@ -594,15 +594,26 @@ def run(
         recovered = runtime.recover()
         if recovered:
             err.print(f"requeued {recovered} messages a stopped worker left unsent")
-        done = _work_once(runtime)
         if not until_idle:
             err.print(
                 f"worker {runtime.worker} running on {runtime.store.location}; Ctrl-C stops it"
             )
-        while not stop.is_set() and (done or not until_idle):
-            if not done:
+        done, failures = 1, 0  # one pass at least
+        while not stop.is_set() and (done or not until_idle or failures):
+            if not done and not failures:
                 stop.wait(poll)
-            done = _work_once(runtime) if not stop.is_set() else 0
+            try:
+                done = _work_once(runtime) if not stop.is_set() else 0
+                failures = 0
+            except StoreError as exc:
+                # the database went away (a restart, a failover): what was cut is not in the
+                # log, so nothing half-done is left; wait, then carry on where it stands
+                failures += 1
+                if failures > MAX_STORE_FAILURES:
+                    raise
+                err.print(f"warroom: {escape(str(exc))}; retrying ({failures})")
+                stop.wait(min(30.0, poll * 2**failures))
+                done = 0
     for channel in channels.values():
         channel.close()
 
@@ -644,6 +655,8 @@ def _work_once(runtime: Runtime) -> int:
 
 
 _shown_trouble: dict[str, str] = {}
+MAX_STORE_FAILURES = 10
+"""Passes in a row the worker retries a database that does not answer before it gives up."""
 
 
 inbound_app = typer.Typer(help="Replies arriving from people (the webhooks call the same code).")

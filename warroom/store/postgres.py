@@ -12,6 +12,7 @@ claimed with `FOR UPDATE SKIP LOCKED`, so two workers never take the same row.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -142,8 +143,17 @@ class PostgresStore:
 
     def __init__(self, url: str, connection: psycopg.Connection[dict[str, Any]]) -> None:
         self.url = url
-        self.db = connection
+        self._db = connection
         self._depth = 0
+
+    @property
+    def db(self) -> psycopg.Connection[dict[str, Any]]:
+        """The connection, opened again if the server dropped it (a restart, a failover,
+        an administrator's `pg_terminate_backend`): the next statement finds a live one,
+        and the transaction that was cut is simply not there, as if it never began."""
+        if self._db.closed and not self._depth:
+            self._db = _reconnect(self.url)
+        return self._db
 
     @classmethod
     def open(cls, url: str) -> PostgresStore:
@@ -164,7 +174,7 @@ class PostgresStore:
         return masked(self.url)
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
     # -- schema ----------------------------------------------------------------------------
 
@@ -785,6 +795,21 @@ def _outbox_row(row: dict[str, Any]) -> OutboxRow:
         row["attempts"],
         row["detail"],
     )
+
+
+RECONNECT_WAITS = (0.1, 0.5, 1.0, 2.0, 5.0)
+"""Back-off between attempts to reach a server that dropped us: about 9 s in all, enough
+for a restart or a failover, short enough that a worker says so instead of hanging."""
+
+
+def _reconnect(url: str) -> psycopg.Connection[dict[str, Any]]:
+    for wait in (0.0, *RECONNECT_WAITS):
+        time.sleep(wait)
+        try:
+            return psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        except psycopg.OperationalError as exc:
+            failure = exc
+    raise StoreError(f"lost the connection to {masked(url)} ({_first_line(failure)})")
 
 
 def masked(url: str) -> str:
