@@ -114,6 +114,26 @@ class ApprovalsSpec(Spec):
     on_behalf: Literal["allowed", "not-allowed"] = "not-allowed"
 
 
+class QASpec(Spec):
+    id: Slug
+    question: Annotated[dict[Lang, str], Field(min_length=1)]
+    answer: Annotated[dict[Lang, str], Field(min_length=1)]
+    facts: list[Name] = []
+
+
+class PressContactSpec(Spec):
+    name: str
+    title: str = ""
+    phone: str
+    email: str
+
+
+class MediaDeskSpec(Spec):
+    owner: Name | None = None
+    answer_within: Duration | None = None
+    approve: Annotated[list[Name], OneOrMany] = []
+
+
 class PlaybookSpec(Spec):
     playbook: Slug
     title: str
@@ -130,3 +150,8 @@ class PlaybookSpec(Spec):
     steps: Annotated[list[StepSpec], Field(min_length=1)]
     triggers: list[TriggerSpec] = []
     approvals: ApprovalsSpec = ApprovalsSpec()
+    media_desk: MediaDeskSpec = MediaDeskSpec()
+    key_messages: dict[Lang, str] = {}
+    qa: list[QASpec] = []
+    do_not_say: dict[Lang, list[str]] = {}
+    press_contacts: list[PressContactSpec] = []
