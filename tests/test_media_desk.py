@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from warroom.cli import app
 from warroom.engine import events as ev
 from warroom.engine.decide import decide, new_incident
-from warroom.engine.effects import SendMessage
+from warroom.engine.effects import CancelTimer, SendMessage, StartTimer
 from warroom.engine.media import desk_order
 from warroom.engine.state import Incident
 from warroom.engine.suggest import score, suggest
@@ -293,3 +293,27 @@ def test_the_desk_from_the_command_line(warroom: Run, tmp_path: Path) -> None:
     code, out, _ = warroom("status", clock="2026-11-16T10:20:00+01:00")
     assert "Media inquiries: 1 open of 2 logged" in out
     assert "overdue by 5m" in out
+
+
+def test_half_the_time_pages_the_owner_and_the_deadline_escalates() -> None:
+    desk = Desk()
+    desk.ask(question="Kto stoi za atakiem?")
+    timers = {str(e.timer): e for e in desk.effects if isinstance(e, StartTimer)}
+    half, due = timers["inquiry-half:1"], timers["inquiry-due:1"]
+    assert (half.at, due.at) == (T0 + timedelta(minutes=15), T0 + timedelta(minutes=30))
+    desk.at(15).decide(ev.TimerFired(timer="inquiry-half:1", token=half.token, by="timer"))
+    reminders = [e for e in desk.effects if isinstance(e, SendMessage) and e.purpose == "notice"]
+    assert {e.person for e in reminders} == {"ewa-wisniewska"}  # the spokesperson on the rota
+    assert (
+        "Media inquiry #1 from Magdalena Kubiak, Dziennik Finansowy is yours" in reminders[0].text
+    )
+    desk.at(30).decide(ev.TimerFired(timer="inquiry-due:1", token=due.token, by="timer"))
+    assert any("past its deadline unanswered; escalated to" in n for n in desk.notes)
+
+
+def test_an_answered_inquiry_wakes_nobody() -> None:
+    desk = Desk()
+    desk.ask()
+    desk.decide(ev.InquiryDeclined(inquiry=1, reason="covered by the holding statement"))
+    cancelled = {str(e.timer) for e in desk.effects if isinstance(e, CancelTimer)}
+    assert cancelled == {"inquiry-half:1", "inquiry-due:1"}

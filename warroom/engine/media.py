@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from warroom.engine import approval, versions
 from warroom.engine.context import Ctx
+from warroom.engine.deadlines import arm, closed, known_inquiry, local, who
+from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import (
     InquiryAnswered,
     InquiryDeclined,
@@ -27,7 +28,7 @@ from warroom.engine.events import (
 from warroom.engine.registry import Admit, handles
 from warroom.engine.render import PRESS
 from warroom.engine.state import About, Incident, Inquiry, InquiryStatus, StatementState
-from warroom.engine.suggest import suggest
+from warroom.engine.suggest import THRESHOLD, score, suggest
 from warroom.errors import CommandRejected
 from warroom.playbook.model import Statement
 from warroom.roster.model import Contact
@@ -42,18 +43,10 @@ def owner_role(inc: Incident) -> str | None:
     return desk.owner or next(iter(inc.playbook.roles), None)
 
 
-def known_inquiry(ctx: Ctx, number: int) -> Inquiry:
-    inquiries = ctx.inc.inquiries
-    if not 1 <= number <= len(inquiries):
-        held = f"#1 to #{len(inquiries)}" if inquiries else "none yet"
-        raise CommandRejected(f"unknown inquiry #{number} (this incident has {held})")
-    return inquiries[number - 1]
-
-
 def _open_inquiry(ctx: Ctx, number: int, command: str) -> Inquiry:
     inquiry = known_inquiry(ctx, number)
     if not inquiry.open:
-        when = _local(ctx, inquiry.closed_at)
+        when = local(ctx, inquiry.closed_at)
         how = {
             InquiryStatus.ANSWERED: f"with {inquiry.answer}",
             InquiryStatus.DECLINED: f"({inquiry.reason})",
@@ -64,16 +57,6 @@ def _open_inquiry(ctx: Ctx, number: int, command: str) -> Inquiry:
             f"by {inquiry.closed_by or 'unknown'} {how}"
         )
     return inquiry
-
-
-def _local(ctx: Ctx, moment: datetime | None) -> str:
-    if moment is None:
-        return "an unknown time"
-    return f"{moment.astimezone(ZoneInfo(ctx.book.timezone)):%Y-%m-%d %H:%M}"
-
-
-def _who(inquiry: Inquiry) -> str:
-    return f"{inquiry.journalist}, {inquiry.outlet}" if inquiry.journalist else inquiry.outlet
 
 
 @handles(MediaInquiryLogged)
@@ -116,11 +99,14 @@ def inquiry_logged(ctx: Ctx, event: MediaInquiryLogged) -> None:
     ctx.inc.inquiries.append(inquiry)
     owner = ctx.inc.holder(inquiry.owner) if inquiry.owner else None
     ctx.note(
-        f"Media inquiry #{number} from {_who(inquiry)}: {inquiry.question} "
-        f"(owner {inquiry.owner} {ctx.name(owner)}, answer by {_local(ctx, inquiry.deadline)})"
+        f"Media inquiry #{number} from {who(inquiry)}: {inquiry.question} "
+        f"(owner {inquiry.owner} {ctx.name(owner)}, answer by {local(ctx, inquiry.deadline)})"
     )
     if inquiry.repeat_of:
         ctx.note(f"Inquiry #{number} repeats open inquiry #{inquiry.repeat_of}")
+    if not inquiry.repeat_of:  # a repeat is answered with the inquiry it repeats, and timed by it
+        arm(ctx, Timer(TimerKind.INQUIRY_HALF, str(number)), ctx.now + within / 2)
+        arm(ctx, Timer(TimerKind.INQUIRY_DUE, str(number)), ctx.now + within)
     if inquiry.suggestion:
         ctx.note(f"Inquiry #{number}: suggested answer {inquiry.suggestion} (sent only if chosen)")
         _prepare(ctx, ctx.inc.statements[inquiry.suggestion])
@@ -128,11 +114,16 @@ def inquiry_logged(ctx: Ctx, event: MediaInquiryLogged) -> None:
 
 def _repeats(ctx: Ctx, new: Inquiry) -> int:
     """An open inquiry from the same outlet that this one asks again: the same suggested
-    Q&A entry, or the same journalist within the hour."""
+    Q&A entry, the same question in other words (an editor chasing a reporter's call), or
+    the same journalist within the hour."""
     for old in ctx.inc.inquiries:
-        if not old.open or old.outlet.casefold() != new.outlet.casefold():
+        if not old.open or old.outlet.casefold() != new.outlet.casefold() or old.repeat_of:
             continue
-        same_question = bool(new.suggestion) and new.suggestion == old.suggestion
+        same_question = (bool(new.suggestion) and new.suggestion == old.suggestion) or (
+            new.language == old.language
+            and new.at - old.at <= REPEAT_WINDOW
+            and score(new.question, old.question, new.language) >= THRESHOLD
+        )
         same_journalist = (
             bool(new.journalist)
             and new.journalist.casefold() == old.journalist.casefold()
@@ -237,38 +228,43 @@ def inquiry_answered(ctx: Ctx, event: InquiryAnswered) -> None:
     rendered = [t for (_, lang), t in draft.texts.items() if lang == inquiry.language]
     if not rendered:
         raise CommandRejected(f"{spec.title} has no {inquiry.language} text for this journalist")
-    contact = Contact(
+    if not _contact(inquiry).channels():
+        raise CommandRejected(
+            f"inquiry #{inquiry.number}: {who(inquiry)} left no phone or e-mail, so no answer "
+            "can be sent; decline it on the record or log it again with --contact"
+        )
+    named = f"{statement.id} v{draft.version}"
+    together = [i for i in ctx.inc.inquiries if i.open and i.repeat_of == inquiry.number]
+    for each in (inquiry, *together):
+        contact = _contact(each)
+        about = About(
+            "answer", PRESS, f"answer-{statement.id}-v{draft.version}", language=each.language
+        )
+        texts = [t for (_, lang), t in draft.texts.items() if lang == each.language]
+        for channel in contact.channels() if texts else ():
+            text = texts[0].sms if channel == "sms" else texts[0].text
+            ctx.send(contact, channel, text, f"Re: {each.question}", about)
+        closed(ctx, each)
+        each.status = InquiryStatus.ANSWERED.value
+        each.closed_at, each.closed_by = ctx.now, event.by or "unknown"
+        each.answer = named if each is inquiry else f"{named} (with #{inquiry.number})"
+        channels = ", ".join(contact.channels()) or "no channel"
+        ctx.note(
+            f"Inquiry #{each.number} answered to {who(each)} with {spec.title} "
+            f"v{draft.version} ({each.language}, by {channels})"
+        )
+        if each.deadline is not None and ctx.now > each.deadline:
+            ctx.note(f"Inquiry #{each.number} was answered after its deadline")
+
+
+def _contact(inquiry: Inquiry) -> Contact:
+    return Contact(
         inquiry.journalist or inquiry.outlet,
         phone=inquiry.phone or None,
         email=inquiry.email or None,
         language=inquiry.language,
         outlet=inquiry.outlet,
     )
-    if not contact.channels():
-        raise CommandRejected(
-            f"inquiry #{inquiry.number}: {_who(inquiry)} left no phone or e-mail, so no answer "
-            "can be sent; decline it on the record or log it again with --contact"
-        )
-    about = About(
-        "answer",
-        PRESS,
-        f"inquiry{inquiry.number}-{statement.id}-v{draft.version}",
-        language=inquiry.language,
-    )
-    subject = f"Re: {inquiry.question}"
-    for channel in contact.channels():
-        text = rendered[0].sms if channel == "sms" else rendered[0].text
-        ctx.send(contact, channel, text, subject, about)
-    inquiry.status = InquiryStatus.ANSWERED.value
-    inquiry.closed_at, inquiry.closed_by = ctx.now, event.by or "unknown"
-    named = f"qa:{statement.id[3:]}" if statement.id.startswith("qa:") else statement.id
-    inquiry.answer = f"{named} v{draft.version}"
-    ctx.note(
-        f"Inquiry #{inquiry.number} answered to {_who(inquiry)} with {spec.title} "
-        f"v{draft.version} ({inquiry.language}, by {', '.join(contact.channels())})"
-    )
-    if inquiry.deadline is not None and ctx.now > inquiry.deadline:
-        ctx.note(f"Inquiry #{inquiry.number} was answered after its deadline")
 
 
 @handles(InquiryDeclined)
@@ -278,10 +274,11 @@ def inquiry_declined(ctx: Ctx, event: InquiryDeclined) -> None:
             'declining an inquiry needs --reason: "no comment" is on the record with why'
         )
     inquiry = _open_inquiry(ctx, event.inquiry, "decline")
+    closed(ctx, inquiry)
     inquiry.status = InquiryStatus.DECLINED.value
     inquiry.closed_at, inquiry.closed_by = ctx.now, event.by or "unknown"
     inquiry.reason = event.reason.strip()
-    ctx.note(f"Inquiry #{inquiry.number} from {_who(inquiry)} declined: {inquiry.reason}")
+    ctx.note(f"Inquiry #{inquiry.number} from {who(inquiry)} declined: {inquiry.reason}")
 
 
 @handles(InquiryReferred)
@@ -293,19 +290,20 @@ def inquiry_referred(ctx: Ctx, event: InquiryReferred) -> None:
     if not event.reason.strip():
         raise CommandRejected("referring an inquiry needs --reason")
     inquiry = _open_inquiry(ctx, event.inquiry, "refer")
+    closed(ctx, inquiry)
     inquiry.status = InquiryStatus.REFERRED.value
     inquiry.closed_at, inquiry.closed_by = ctx.now, event.by or "unknown"
     inquiry.owner, inquiry.reason = event.to, event.reason.strip()
     holder = ctx.inc.holder(event.to)
     ctx.note(
-        f"Inquiry #{inquiry.number} from {_who(inquiry)} referred to {event.to} "
+        f"Inquiry #{inquiry.number} from {who(inquiry)} referred to {event.to} "
         f"({ctx.name(holder)}): {inquiry.reason}"
     )
     if holder is not None:
         contact = ctx.inc.roster.person(holder).contact()
         text = (
             f"[warroom] Media inquiry #{inquiry.number} referred to you ({event.to}): "
-            f'{_who(inquiry)} asks "{inquiry.question}". Reason: {inquiry.reason}'
+            f'{who(inquiry)} asks "{inquiry.question}". Reason: {inquiry.reason}'
         )
         subject = f"[warroom] Inquiry #{inquiry.number}"
         ctx.notify(contact, PRESS, text, subject, f"refer-inquiry{inquiry.number}")
