@@ -23,8 +23,9 @@ from warroom.engine.effects import CancelTimer, SendMessage, StartTimer
 from warroom.engine.media import desk_order
 from warroom.engine.state import Incident
 from warroom.engine.suggest import score, suggest
-from warroom.errors import CommandRejected
+from warroom.errors import CommandRejected, UsageError
 from warroom.library import load_library
+from warroom.press import briefing_pack, press_release
 from warroom.runtime.snapshot import Snapshot
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
@@ -293,6 +294,12 @@ def test_the_desk_from_the_command_line(warroom: Run, tmp_path: Path) -> None:
     code, out, _ = warroom("status", clock="2026-11-16T10:20:00+01:00")
     assert "Media inquiries: 1 open of 2 logged" in out
     assert "overdue by 5m" in out
+    code, _, err = warroom("statement", "export", "holding", "--format", "html")
+    assert code == 2
+    assert "Holding has no approved version to publish: not drafted yet" in err
+    code, out, _ = warroom("press", "pack", "--out", str(tmp_path / "pack.md"))
+    assert code == 0
+    assert "## Open inquiries\n- #2 Jan Nowak, TVN24 (pl)" in (tmp_path / "pack.md").read_text()
 
 
 def test_half_the_time_pages_the_owner_and_the_deadline_escalates() -> None:
@@ -317,3 +324,38 @@ def test_an_answered_inquiry_wakes_nobody() -> None:
     desk.decide(ev.InquiryDeclined(inquiry=1, reason="covered by the holding statement"))
     cancelled = {str(e.timer) for e in desk.effects if isinstance(e, CancelTimer)}
     assert cancelled == {"inquiry-half:1", "inquiry-due:1"}
+
+
+# -- press releases and the briefing pack -----------------------------------------------------
+
+
+def test_a_press_release_is_only_ever_of_an_approved_version() -> None:
+    desk = Desk()
+    with pytest.raises(UsageError, match=r"Holding statement has no approved version to publish"):
+        press_release(desk.incident, "holding", "pl", "md")
+    for person in ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski"):
+        desk.decide(ev.Acknowledged(person=person))
+    desk.approve("holding")
+    text = press_release(desk.incident, "holding", "pl", "md")
+    assert text.startswith("# Acme Polska: oświadczenie w sprawie incydentu")
+    assert "**Warszawa, 2026-11-23** \u2013 Wykryliśmy incydent" in text
+    assert (
+        "## Kontakt dla mediów\n\n- Biuro prasowe Acme Polska, Press office: +48225550100" in text
+    )
+    assert "Informacja dla redakcji" not in text  # key messages not approved: not printed
+    page = press_release(desk.incident, "holding", "en", "html")
+    assert "<h1>Acme Polska: statement on a data security incident</h1>" in page
+    with pytest.raises(UsageError, match=r"unknown statement 'qa:how-many'"):
+        press_release(desk.incident, "qa:how-many", "en", "md")
+
+
+def test_the_briefing_pack_marks_what_is_approved() -> None:
+    desk = Desk()
+    desk.ask()
+    desk.approve("qa:data-affected")
+    pack = briefing_pack(desk.incident)
+    assert "### Q&A data-affected\n- Q (en): Is customer data affected?" in pack
+    assert "- (pl) **approved v1** (Piotr Zieliński (legal), Anna Kowalska (crisis_lead)):" in pack
+    assert "- (en) not drafted yet" in pack  # the other entries
+    assert "- (pl) Bez komentarza." in pack
+    assert "## Open inquiries\n- #1 Magdalena Kubiak, Dziennik Finansowy (pl)" in pack

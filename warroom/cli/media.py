@@ -1,4 +1,5 @@
-"""The media desk at the command line: `warroom inquiry add|list|draft|answer|decline|refer`.
+"""The media desk at the command line: `warroom inquiry add|list|draft|answer|decline|refer`,
+`warroom statement export` (a press release) and `warroom press pack` (the briefing pack).
 
 `warroom inquiry --outlet ... --question ...` (the older form) still logs an inquiry.
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,7 @@ from warroom.engine import events as ev
 from warroom.engine.media import desk_order
 from warroom.engine.state import Incident, Inquiry
 from warroom.errors import UsageError
+from warroom.press import briefing_pack, press_release
 
 inquiry_app = typer.Typer(
     help="The media desk: journalists' inquiries, answered only with approved words."
@@ -217,3 +220,54 @@ def refer(
     if not to or not reason.strip():
         raise UsageError("`warroom inquiry refer` needs --to ROLE and --reason")
     _submit(db, incident, ev.InquiryReferred(inquiry=number, to=to, reason=reason, by=actor(who)))
+
+
+statement_app = typer.Typer(help="Statements as published: a press release of an approved version.")
+app.add_typer(statement_app, name="statement")
+press_app = typer.Typer(help="The press office's print-outs: the spokesperson's briefing pack.")
+app.add_typer(press_app, name="press")
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write to this file [default: print it].")
+]
+
+
+def _write(text: str, target: Path | None) -> None:
+    if target is None:
+        out.print(escape(text), end="")
+        return
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--out {str(target)!r}: {exc.strerror or exc}") from exc
+    out.print(f"written: {target}")
+
+
+@statement_app.command("export")
+@error_boundary
+def export(
+    statement: Annotated[str, typer.Argument(help="Statement id, e.g. holding.")],
+    output: Annotated[str, typer.Option("--format", help="md or html.")] = "md",
+    language: Annotated[str, typer.Option(help="Language [default: the playbook's first].")] = "",
+    target: OutOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """A press release of the approved version (headline, dateline, body, note to editors,
+    press contacts), as Markdown or HTML for the website. A draft is never exported."""
+    with opened_runtime(db, reading=True) as runtime:
+        state = runtime.incident(incident or runtime.open_incident())
+    text = press_release(state, statement, language or state.playbook.languages[0], output)
+    _write(text, target)
+
+
+@press_app.command("pack")
+@error_boundary
+def pack(
+    target: OutOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """The briefing pack for a press conference or interview, one Markdown file for print."""
+    with opened_runtime(db, reading=True) as runtime:
+        state = runtime.incident(incident or runtime.open_incident())
+    _write(briefing_pack(state), target)

@@ -404,6 +404,7 @@ class _Compiler:
             press_contacts=tuple(
                 PressContact(c.name, c.phone, c.email, c.title) for c in spec.press_contacts
             ),
+            dateline=desk.dateline.strip(),
         )
 
     def _languages(self, texts: dict[str, str], path: PathKey) -> None:

@@ -128,6 +128,8 @@ class MediaDesk:
     qa: Mapping[str, QA] = field(default_factory=dict)
     do_not_say: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     press_contacts: tuple[PressContact, ...] = ()
+    dateline: str = ""
+    """The place a press release is dated from (`Warszawa`)."""
 
 
 @dataclass(frozen=True)

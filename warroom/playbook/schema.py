@@ -132,6 +132,7 @@ class MediaDeskSpec(Spec):
     owner: Name | None = None
     answer_within: Duration | None = None
     approve: Annotated[list[Name], OneOrMany] = []
+    dateline: str = ""
 
 
 class PlaybookSpec(Spec):
