@@ -27,6 +27,7 @@ from warroom.errors import CommandRejected, UsageError
 from warroom.library import load_library
 from warroom.press import briefing_pack, press_release
 from warroom.runtime.snapshot import Snapshot
+from warroom.server.board import WORDS, build
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
 T0 = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
@@ -359,3 +360,22 @@ def test_the_briefing_pack_marks_what_is_approved() -> None:
     assert "- (en) not drafted yet" in pack  # the other entries
     assert "- (pl) Bez komentarza." in pack
     assert "## Open inquiries\n- #1 Magdalena Kubiak, Dziennik Finansowy (pl)" in pack
+
+
+def test_the_war_room_page_lists_open_inquiries_first_with_their_deadlines() -> None:
+    desk = Desk()
+    desk.ask()
+    desk.at(2).ask(
+        outlet="TVN24", journalist="", question="Ilu klientów dotyczy wyciek?", within=600
+    )
+    desk.decide(ev.InquiryDeclined(inquiry=1, reason="covered by the statement"))
+    desk.at(3).ask(outlet="Onet", journalist="", question="Kto stoi za atakiem?", within=1800)
+    board = build(desk.incident, [], [], desk.now, WORDS["en"])
+    assert [(q.text.split(" ")[0], q.status) for q in board.inquiries] == [
+        ("#2", "open"),  # due at +12m
+        ("#3", "open"),  # due at +33m
+        ("#1", "declined"),
+    ]
+    assert board.inquiries[0].deadline is not None
+    assert board.inquiries[0].deadline.local == "09:12"
+    assert board.inquiries[2].outcome == "covered by the statement"
