@@ -7,6 +7,7 @@ Driven by the shipped data-breach playbook (its `media_desk`, `key_messages` and
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from warroom.engine.state import Incident
 from warroom.engine.suggest import score, suggest
 from warroom.errors import CommandRejected, UsageError
 from warroom.library import load_library
+from warroom.playbook.model import PressConference
 from warroom.press import briefing_pack, press_release
 from warroom.runtime.snapshot import Snapshot
 from warroom.server.board import WORDS, build
@@ -379,3 +381,39 @@ def test_the_war_room_page_lists_open_inquiries_first_with_their_deadlines() -> 
     assert board.inquiries[0].deadline is not None
     assert board.inquiries[0].deadline.local == "09:12"
     assert board.inquiries[2].outcome == "covered by the statement"
+
+
+def test_a_press_conference_briefs_its_speakers_with_approved_words_only() -> None:
+    conference = PressConference(timedelta(hours=2), ("spokesperson",), "Warszawa", "")
+    steps = tuple(
+        dataclasses.replace(s, press_conference=conference) if s.id == "assemble" else s
+        for s in BOOK.steps
+    )
+    incident = new_incident("breach-2", dataclasses.replace(BOOK, steps=steps), ROSTER)
+    decision = decide(incident, ev.Activated(level="incident", facts=FACTS, by="test"), T0)
+    assert "Press conference at 11:00, Warszawa: Ewa Wiśniewska briefed" in decision.notes
+    (briefing,) = [
+        e
+        for e in decision.effects
+        if isinstance(e, SendMessage) and e.key.startswith("breach-2/assemble/conference-")
+    ]
+    assert briefing.channel == "email"
+    assert briefing.text.startswith("[warroom] Konferencja prasowa o 11:00, Warszawa.")
+    assert "- Key messages: not approved yet; do not use" in briefing.text
+    assert "Do not say:\n- Bez komentarza." in briefing.text
+
+
+def test_a_press_conference_needs_a_place_and_a_page_step(
+    mini: Path, edit: Callable[[str, str, str], Path]
+) -> None:
+    edit(
+        "outage.yaml",
+        "  - id: approve-holding\n",
+        "  - id: approve-holding\n    press_conference: {at: 1h, speakers: [nobody]}\n",
+    )
+    found = [str(d) for d in load_library([mini]).diagnostics]
+    assert any(
+        d.endswith("'press_conference' does not apply to a step that does approve") for d in found
+    ), found
+    assert any("press_conference.speakers[0]: unknown role 'nobody'" in d for d in found), found
+    assert any(d.endswith("a press conference needs a `place` or a `link`") for d in found), found

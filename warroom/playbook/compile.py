@@ -27,6 +27,7 @@ from warroom.playbook.model import (
     Level,
     MediaDesk,
     Playbook,
+    PressConference,
     PressContact,
     Role,
     Statement,
@@ -497,6 +498,23 @@ class _Compiler:
             to=tuple(spec.to),
             due=spec.due,
             every=spec.every,
+            press_conference=self._press_conference(path, spec),
+        )
+
+    def _press_conference(self, path: PathKey, spec: StepSpec) -> PressConference | None:
+        conference = spec.press_conference
+        if conference is None:
+            return None
+        where: PathKey = (*path, "press_conference")
+        for i, role in enumerate(conference.speakers):
+            self.found.ref("role", role, self.spec.roles, (*where, "speakers", i))
+        if not (conference.place.strip() or conference.link.strip()):
+            self.found.error(where, "a press conference needs a `place` or a `link`")
+        return PressConference(
+            conference.at,
+            tuple(dict.fromkeys(conference.speakers)),
+            conference.place.strip(),
+            conference.link.strip(),
         )
 
     def _step_options(self, path: PathKey, spec: StepSpec, action: Action) -> None:
@@ -506,6 +524,7 @@ class _Compiler:
             "every": action is not Action.SEND and spec.every is not None,
             "ack_within": action is not Action.PAGE and spec.ack_within is not None,
             "escalate": action is not Action.PAGE and bool(spec.escalate),
+            "press_conference": action is not Action.PAGE and spec.press_conference is not None,
         }
         for key, wrong in misplaced.items():
             if wrong:

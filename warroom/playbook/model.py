@@ -142,6 +142,16 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class PressConference:
+    """Scheduled by a page step: `at` after the step starts, the speakers briefed at once."""
+
+    at: timedelta
+    speakers: tuple[str, ...]
+    place: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True)
 class Step:
     id: str
     title: str
@@ -155,6 +165,7 @@ class Step:
     to: tuple[str, ...] = ()
     due: timedelta | None = None
     every: timedelta | None = None
+    press_conference: PressConference | None = None
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,13 @@ class EscalationSpec(Spec):
     repeat: Duration | None = None
 
 
+class PressConferenceSpec(Spec):
+    at: Duration
+    place: str = ""
+    link: str = ""
+    speakers: Annotated[list[Name], OneOrMany, Field(min_length=1)]
+
+
 class StepSpec(Spec):
     id: Slug
     title: str = ""
@@ -99,6 +106,7 @@ class StepSpec(Spec):
     to: Annotated[list[Slug], OneOrMany] = []
     due: Duration | None = None
     every: Duration | None = None
+    press_conference: PressConferenceSpec | None = None
 
 
 class TriggerSpec(Spec):
