@@ -18,7 +18,7 @@ CASES = [
         "outage.yaml",
         "    ack_within: 10m",
         "    ack_whitin: 10m",
-        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every)",
+        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, press_conference)",
         id="unknown-key",
     ),
     pytest.param(

@@ -181,7 +181,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("ack by someone not paged", fresh, ev.Acknowledged(person="krzysztof-mazur"), "Krzysztof Mazur was not paged, or has already acknowledged"),
     ("ack twice", acknowledged, ev.Acknowledged(person="anna-kowalska"), "Anna Kowalska was not paged, or has already acknowledged"),
     ("approval before a request", fresh, ev.Approved(statement="holding", person="anna-kowalska"), "Holding statement is not waiting for approval"),
-    ("approval of an unknown statement", fresh, ev.Approved(statement="tweet", person="anna-kowalska"), "unknown statement 'tweet' (expected one of: customer-notice, holding, regulator-notice, update)"),
+    ("approval of an unknown statement", fresh, ev.Approved(statement="tweet", person="anna-kowalska"), "unknown statement 'tweet' (expected one of: customer-notice, holding, key-messages, qa:data-affected, qa:how-many, qa:regulator, qa:what-data, qa:what-to-do, regulator-notice, update)"),
     ("approval by a non-approver", acknowledged, ev.Approved(statement="holding", person="ewa-wisniewska"), "Ewa Wiśniewska is not an approver of Holding statement (legal: Piotr Zieliński, crisis_lead: Anna Kowalska)"),
     ("approval with a code not sent", acknowledged, ev.Approved(statement="holding", person="anna-kowalska", code="0000"), "code '0000' was not sent to Anna Kowalska"),
     ("approval of a released version", released, ev.Approved(statement="holding", person="anna-kowalska"), "Holding statement v1 is already released; use `warroom correct` to issue a correction"),

@@ -38,6 +38,7 @@ def test_breach_drill_scores_what_it_was_written_to_test(tmp_path: Path) -> None
     assert statuses(report) == {
         "holding-fast": "met",
         "staff-first": "met",
+        "press-answered": "partially met",  # one journalist answered, one never
         "all-acked": "met",
         "acked-on-target": "not met",  # legal on call stays silent
     }
@@ -45,9 +46,18 @@ def test_breach_drill_scores_what_it_was_written_to_test(tmp_path: Path) -> None
     assert "Piotr Zieliński did not acknowledge; moves to Joanna Szymańska" in missed["cause"]
     assert missed["measured"] == "+15m"
     assert report["final_level"] == "crisis"  # the inject at +40m
-    assert report["inquiries"][0]["outlet"]
+    answered, unanswered = (r for r in report["inquiries"] if "repeats" not in r["status"])
+    assert answered["journalist"] == "Magdalena Kubiak, Dziennik Finansowy"
+    assert (answered["answer"], answered["within deadline"]) == ("qa:data-affected v1", "yes")
+    assert unanswered["journalist"] == "Paweł Lis, Radio Zet"
+    assert unanswered["status"] == "open"
+    assert unanswered["answer"].startswith("unanswered: no Q&A entry matches its question")
+    assert any(
+        row["objective"].startswith("Media inquiry #2 (Paweł Lis, Radio Zet) answered")
+        for row in report["improvements"]
+    )
     assert {row["audience"] for row in report["first_statements"]} >= {"All staff", "Media"}
-    assert report["improvements"][0]["objective"] == missed["title"]
+    assert missed["title"] in [row["objective"] for row in report["improvements"]]
 
 
 def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path) -> None:
@@ -58,6 +68,8 @@ def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path)
     assert "3m late" in missed["cause"]
     escalations = [e for e in report["escalations"] if "moves to Tomasz Wójcik" in e["what"]]
     assert escalations[0]["at"] == "+5m"
+    smoke = report["inquiries"][0]  # "... is the smoke toxic?" answered from the approved Q&A
+    assert (smoke["status"], smoke["answer"]) == ("answered", "qa:smoke-toxic v1")
     spokespeople = [
         (a["person"], a["acknowledged"])
         for a in report["acknowledgements"]

@@ -86,7 +86,7 @@ def test_a_whole_incident_from_the_command_line(warroom: Run, tmp_path: Path) ->
     assert code == 0
     assert "Approve holding" in out
     assert "met" in out
-    assert "Media inquiries: 1 logged" in out
+    assert "Media inquiries: 1 open of 1 logged" in out
     assert warroom("resolve", "--summary", "shop back")[0] == 0
     assert warroom("close")[0] == 0
     code, out, _ = warroom("timeline", incident)

@@ -218,6 +218,6 @@ def _undecodable(argument: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in argument)
 
 
-from warroom.cli import exercise, incident, library, server, triggers  # noqa: E402  (registers)
+from warroom.cli import exercise, incident, library, media, server, triggers  # noqa: E402
 
-__all__ = ["app", "exercise", "incident", "library", "main", "server", "triggers"]
+__all__ = ["app", "exercise", "incident", "library", "main", "media", "server", "triggers"]

@@ -279,23 +279,6 @@ def fact(
 
 @app.command()
 @error_boundary
-def inquiry(
-    outlet: Annotated[str, typer.Option(help="Newspaper, broadcaster, ...")] = "",
-    question: Annotated[str, typer.Option(help="What they asked.")] = "",
-    journalist: Annotated[str, typer.Option(help="Who asked.")] = "",
-    who: AsOption = None,
-    incident: IncidentOption = None,
-    db: DbOption = None,
-) -> None:
-    """Log a journalist's question for the media desk."""
-    event = ev.MediaInquiryLogged(
-        outlet=outlet, question=question, journalist=journalist, by=actor(who)
-    )
-    _submit(db, incident, event)
-
-
-@app.command()
-@error_boundary
 def note(
     text: Annotated[str, typer.Argument(help="What to record.")],
     who: AsOption = None,
@@ -482,7 +465,9 @@ def _print_status(
             f"[bold red]Facts to fill in[/bold red] (`warroom fact NAME=...`): {escape(listed)}"
         )
     if state.inquiries:
-        out.print(f"Media inquiries: {len(state.inquiries)} logged")
+        from warroom.cli.media import print_open_inquiries
+
+        print_open_inquiries(state, now)
     out.print("[bold]Last events[/bold]")
     for stored in recent:
         for text in stored.notes:

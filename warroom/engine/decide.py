@@ -12,7 +12,8 @@ The handlers live in one module per concern, each registering the events it deci
 - `approval`: approval requests, approvals and rejections;
 - `release`: releasing a version audience by audience, delivery receipts, fail-over;
 - `versions`: facts, the statement versions rendered from them, corrections;
-- `media`: media inquiries and notes on the record;
+- `media`: the media desk (inquiries answered with approved words) and notes on the record;
+- `deadlines`: when an inquiry pages its owner, and escalates past its deadline;
 - `levels`: raising and lowering the level;
 - `closing`: resolving, cancelling, closing;
 - `wakeups`: timers, handed to the concern that armed them;

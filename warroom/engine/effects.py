@@ -51,6 +51,10 @@ class TimerKind(StrEnum):
     """A recurring step (an update every hour) is due again."""
     NEXT_AUDIENCE = "release"
     """Staff first, but not forever: the next audience goes anyway."""
+    INQUIRY_HALF = "inquiry-half"
+    """Half a media inquiry's time is gone: its owner is paged. `step` is its number."""
+    INQUIRY_DUE = "inquiry-due"
+    """A media inquiry's deadline passed unanswered: it escalates on the owner's ladder."""
 
 
 @dataclass(frozen=True)

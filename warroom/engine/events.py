@@ -164,6 +164,45 @@ class MediaInquiryLogged(Event):
     outlet: str
     question: str
     journalist: str = ""
+    phone: str = ""
+    email: str = ""
+    language: str = ""
+    within: int | None = None
+    """Seconds to answer, overriding `media_desk.answer_within`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InquiryAnswered(Event):
+    kind: ClassVar[str] = "inquiry-answered"
+    inquiry: int
+    answer: str
+    """`qa:<id>`, `statement:<id>` or `draft`: approved words only."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InquiryDeclined(Event):
+    kind: ClassVar[str] = "inquiry-declined"
+    inquiry: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InquiryReferred(Event):
+    kind: ClassVar[str] = "inquiry-referred"
+    inquiry: int
+    to: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InquiryDrafted(Event):
+    """Words prepared for an inquiry and sent for approval: a Q&A entry (`qa:<id>`), or free
+    text, which becomes the statement `inquiry:<n>` of this incident."""
+
+    kind: ClassVar[str] = "inquiry-drafted"
+    inquiry: int
+    answer: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

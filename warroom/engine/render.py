@@ -69,7 +69,13 @@ def context(
     return values
 
 
+PRESS = "press"
+"""The one rendering of a Q&A answer or the key messages: for journalists, per language."""
+
+
 def statement_audiences(incident: Incident, statement_id: str) -> list[str]:
+    if incident.playbook.statements[statement_id].media:
+        return [PRESS]
     steps = incident.playbook.steps
     return list(
         dict.fromkeys(

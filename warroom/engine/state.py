@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from warroom.engine.effects import Timer
 from warroom.engine.lifecycles import IncidentPhase
@@ -147,12 +148,42 @@ class About:
     language: str = ""
 
 
-@dataclass(frozen=True)
+class InquiryStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    DECLINED = "declined"
+    REFERRED = "referred"
+
+
+@dataclass
 class Inquiry:
+    """A journalist's question on the media desk: whose it is, by when, and how it ended."""
+
     outlet: str
     question: str
     journalist: str
     at: datetime
+    number: int = 0
+    phone: str = ""
+    email: str = ""
+    language: str = ""
+    owner: str | None = None
+    """The role that answers it (`media_desk.owner`, or where it was referred)."""
+    deadline: datetime | None = None
+    status: str = InquiryStatus.OPEN.value
+    suggestion: str = ""
+    """The Q&A statement (`qa:<id>`) whose question matches best; never sent by itself."""
+    closed_at: datetime | None = None
+    closed_by: str = ""
+    answer: str = ""
+    """`qa:smoke-toxic v2`, `statement:holding v1`, `draft v1`: what was sent."""
+    reason: str = ""
+    repeat_of: int = 0
+    """The open inquiry this one repeats (same outlet, same question or journalist)."""
+
+    @property
+    def open(self) -> bool:
+        return self.status == InquiryStatus.OPEN
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.durations import format_duration as _span
-from warroom.engine import approval, paging, release, versions
+from warroom.engine import approval, conference, paging, release, versions
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
@@ -44,6 +44,8 @@ def start(ctx: Ctx, step: Step, state: StepState) -> bool:
     """Do the step's work; returns whether it moved (a send step may have to wait)."""
     if step.action is Action.PAGE:
         paging.page_step(ctx, step, state)
+        if step.press_conference is not None:
+            conference.schedule(ctx, step, step.press_conference)
         return True
     statement = ctx.inc.statements[step.statement or ""]
     spec = ctx.book.statements[statement.id]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from warroom.engine import paging, release, steps
+from warroom.engine import deadlines, paging, release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
@@ -29,5 +29,8 @@ def timer_fired(ctx: Ctx, event: TimerFired) -> None:
         ctx.note(f"wake-up {event.timer} #{event.token} is stale; ignored")
         return
     del ctx.inc.timers[timer]
+    if timer.kind in (TimerKind.INQUIRY_HALF, TimerKind.INQUIRY_DUE):
+        deadlines.inquiry_timer(ctx, timer)
+        return
     step, state = ctx.book.step(timer.step), ctx.inc.steps[timer.step]
     WAKE_UPS[timer.kind](ctx, step, state)

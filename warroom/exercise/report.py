@@ -18,7 +18,7 @@ from warroom.durations import format_duration
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
 from warroom.engine.lifecycles import dormant
-from warroom.engine.state import Incident
+from warroom.engine.state import Incident, Inquiry
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
 from warroom.store import StoredEvent
 
@@ -305,27 +305,7 @@ def score(
                 }
             )
     statements.sort(key=lambda s: (s["released"], s["statement"], s["audience"], s["language"]))
-    inquiries = []
-    for inquiry in incident.inquiries:
-        answered = next(
-            (
-                r
-                for r in sorted(
-                    release.at for st in incident.statements.values() for release in st.releases
-                )
-                if r >= inquiry.at
-            ),
-            None,
-        )
-        waited = format_duration(answered - inquiry.at) if answered else "unanswered"
-        inquiries.append(
-            {
-                "at": offset(start, inquiry.at),
-                "outlet": inquiry.outlet,
-                "question": inquiry.question,
-                "waited for a statement": waited,
-            }
-        )
+    inquiries = [_inquiry_row(incident, inquiry, start) for inquiry in incident.inquiries]
     timeline = [
         {"at": offset(start, s.at), "event": s.event.kind, "by": s.event.by, "what": note}
         for s in events
@@ -349,6 +329,22 @@ def score(
         for o in objectives
         if o.status != "met"
     ]
+    improvements += [
+        {
+            "objective": f"Media inquiry #{i.number} ({_journalist(i)}) answered"
+            + "".join(
+                f"; asked again as #{r.number} ({_journalist(r)})"
+                for r in incident.inquiries
+                if r.repeat_of == i.number
+            ),
+            "status": "not met",
+            "observed cause": f"never answered: {why_unanswered(incident, i)}",
+            "to improve": "give the question an approved Q&A entry and an owner who answers it "
+            "within the desk's deadline",
+        }
+        for i in incident.inquiries
+        if i.open and not i.repeat_of
+    ]
     return Report(
         exercise=scenario.exercise,
         title=scenario.title or scenario.exercise,
@@ -370,6 +366,92 @@ def score(
     )
 
 
+def _journalist(inquiry: Inquiry) -> str:
+    return f"{inquiry.journalist}, {inquiry.outlet}" if inquiry.journalist else inquiry.outlet
+
+
+def why_unanswered(incident: Incident, inquiry: Inquiry) -> str:
+    """Why the desk never answered: what a press officer would fix before the next drill."""
+    if not inquiry.suggestion:
+        return "no Q&A entry matches its question, and no words were drafted for it"
+    statement = incident.statements[inquiry.suggestion]
+    spec = incident.playbook.statements[inquiry.suggestion]
+    draft = statement.draft
+    if draft is None:
+        return f"{inquiry.suggestion} was never prepared for approval"
+    if not statement.approved(spec.approvers):
+        waiting = [r for r in spec.approvers if r not in draft.approvals]
+        return (
+            f"{inquiry.suggestion} v{draft.version} was never approved "
+            f"(waiting for {', '.join(waiting) or 'a second person'})"
+        )
+    holder = incident.holder(inquiry.owner) if inquiry.owner else None
+    person = incident.roster.people.get(holder or "")
+    owner = f"{inquiry.owner}, {person.name if person else 'nobody'}"
+    return (
+        f"{inquiry.suggestion} v{draft.version} was approved, but its owner ({owner}) never sent it"
+    )
+
+
+def _inquiry_row(incident: Incident, inquiry: Inquiry, start: datetime) -> dict[str, str]:
+    """Time to answer is measured per inquiry, to this journalist with these words; a
+    release to anyone else is not an answer."""
+    waited = ""
+    if inquiry.status == "answered" and inquiry.closed_at is not None:
+        waited = format_duration(max(inquiry.closed_at - inquiry.at, timedelta(0)))
+    deadline = inquiry.deadline
+    on_time = (
+        "yes"
+        if inquiry.status == "answered"
+        and deadline
+        and inquiry.closed_at
+        and inquiry.closed_at <= deadline
+        else "no"
+    )
+    outcome = {
+        "answered": inquiry.answer,
+        "declined": f"declined: {inquiry.reason}",
+        "referred": f"referred to {inquiry.owner}: {inquiry.reason}",
+    }.get(inquiry.status, f"unanswered: {why_unanswered(incident, inquiry)}")
+    return {
+        "#": str(inquiry.number),
+        "at": offset(start, inquiry.at),
+        "journalist": _journalist(inquiry),
+        "question": inquiry.question,
+        "deadline": offset(start, deadline),
+        "status": inquiry.status + (f", repeats #{inquiry.repeat_of}" if inquiry.repeat_of else ""),
+        "answer": outcome,
+        "time to answer": waited or "-",
+        "within deadline": on_time,
+    }
+
+
+def _inquiries_objective(
+    objective: ObjectiveSpec, incident: Incident, start: datetime
+) -> ObjectiveResult:
+    target_delta = objective.answer_inquiries_within or timedelta()
+    target = f"every inquiry answered within {format_duration(target_delta)}"
+    title = objective.title or objective.id
+    inquiries = [i for i in incident.inquiries if not i.repeat_of]  # a call-back is one inquiry
+    if not inquiries:
+        return ObjectiveResult(objective.id, title, "met", target, "no inquiries")
+    late, missed = [], []
+    for i in inquiries:
+        answered = i.status == "answered" and i.closed_at is not None
+        if not answered:
+            missed.append(f"#{i.number} {_journalist(i)} {i.status}")
+        elif i.closed_at is not None and i.closed_at - i.at > target_delta:
+            late.append(f"#{i.number} {_journalist(i)} after {format_duration(i.closed_at - i.at)}")
+    good = len(inquiries) - len(late) - len(missed)
+    measured = f"{good} of {len(inquiries)} in time"
+    if not late and not missed:
+        return ObjectiveResult(objective.id, title, "met", target, measured)
+    status = "partially met" if good else "not met"
+    return ObjectiveResult(
+        objective.id, title, status, target, measured, "; ".join([*missed, *late])
+    )
+
+
 def _objective(
     objective: ObjectiveSpec,
     scenario: ScenarioSpec,
@@ -379,6 +461,8 @@ def _objective(
 ) -> ObjectiveResult:
     start = scenario.start
     title = objective.title or objective.id
+    if objective.answer_inquiries_within is not None:
+        return _inquiries_objective(objective, incident, start)
     if objective.before:
         keys = [first_order.get(a) for a in objective.before]
         shown = ", ".join(
@@ -457,6 +541,8 @@ def _advice(result: ObjectiveResult) -> str:
         )
     if "approv" in cause or "sla" in cause:
         return "agree approvers' response time; pre-approve holding language"
+    if "inquir" in result.target:
+        return "prepare and pre-approve Q&A for the likeliest questions; answer within the deadline"
     if "audience heard" in cause:
         return "release staff before external audiences; check the step's `to:` order"
     return "review the step's owner and timing in the playbook"

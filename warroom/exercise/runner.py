@@ -89,6 +89,8 @@ class Exercise:
         self.agenda: list[_Action] = []
         self.counter = itertools.count()
         self.seen: set[tuple[str, str]] = set()
+        self.answering: set[int] = set()
+        """Inquiries a simulated spokesperson has planned to answer."""
         self.scanned = 0
         self.watching: list[str] = []
         self.log: list[str] = []
@@ -215,9 +217,18 @@ class Exercise:
         def perform() -> None:
             if inject.media_inquiry is not None:
                 q = inject.media_inquiry
+                emails = [c for c in q.contact if "@" in c]
+                phones = [c for c in q.contact if "@" not in c]
                 self._submit(
                     ev.MediaInquiryLogged(
-                        outlet=q.outlet, question=q.question, journalist=q.journalist, by=by
+                        outlet=q.outlet,
+                        question=q.question,
+                        journalist=q.journalist,
+                        phone=phones[0] if phones else "",
+                        email=emails[0] if emails else "",
+                        language=q.language or "",
+                        within=int(q.within.total_seconds()) if q.within else None,
+                        by=by,
                     ),
                     by,
                 )
@@ -282,6 +293,34 @@ class Exercise:
                 continue
             self._respond(person, responder, message.purpose, message.code, message.statement, now)
         self.watching = still
+        self._answer_inquiries(incident, now)
+
+    def _answer_inquiries(self, incident: Incident, now: datetime) -> None:
+        """A simulated owner of the media desk answers an open inquiry from its suggested Q&A
+        entry once a version of it is approved, after their scripted delay: never free text,
+        never an entry nobody suggested, never words not approved."""
+        for inquiry in incident.inquiries:
+            if not inquiry.open or not inquiry.suggestion or inquiry.number in self.answering:
+                continue
+            person = incident.holder(inquiry.owner) if inquiry.owner else None
+            responder = self.scenario.responders.get(person or "")
+            if person is None or responder is None or responder.answer_after is None:
+                continue
+            if person in self.participants:
+                continue
+            statement = incident.statements[inquiry.suggestion]
+            spec = incident.playbook.statements[inquiry.suggestion]
+            if not statement.approved(spec.approvers):
+                continue
+            self.answering.add(inquiry.number)
+            by = f"simulated:{person}"
+            answer = ev.InquiryAnswered(inquiry=inquiry.number, answer=inquiry.suggestion, by=by)
+
+            def perform(event: ev.Event = answer, who: str = person, label: str = by) -> None:
+                if who not in self.silenced:
+                    self._submit(event, label)
+
+            self._plan(now + responder.answer_after, by, perform)
 
     def _respond(
         self,

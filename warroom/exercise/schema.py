@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from warroom.durations import Duration, format_duration
-from warroom.specs import Flag, Instant, Name, Slug, Spec, Text
+from warroom.specs import Flag, Instant, Lang, Name, Slug, Spec, Text
 
 
 class ResponderSpec(Spec):
@@ -18,11 +18,14 @@ class ResponderSpec(Spec):
     approve_after: Duration | None = None
     reject_after: Duration | None = None
     reject_reason: str | None = None
+    answer_after: Duration | None = None
+    """As the media desk's owner: answer an inquiry from its suggested Q&A entry this long
+    after it is both asked and approved (never with words not approved)."""
     silent: Flag = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ResponderSpec:
-        answers = self.ack_after or self.approve_after or self.reject_after
+        answers = self.ack_after or self.approve_after or self.reject_after or self.answer_after
         if self.silent and answers:
             raise ValueError("a silent responder cannot also answer; drop `silent` or the delays")
         if self.reject_after and not self.reject_reason:
@@ -33,9 +36,16 @@ class ResponderSpec(Spec):
 
 
 class MediaInquirySpec(Spec):
+    """A journalist who calls; calling back or an editor escalating is another inquiry from
+    the same outlet, which the desk links to the open one."""
+
     outlet: str
     question: str
     journalist: str = ""
+    contact: list[str] = []
+    """Phone and/or e-mail, where the answer goes."""
+    language: Lang | None = None
+    within: Duration | None = None
 
 
 INJECT_ACTIONS = (
@@ -80,10 +90,19 @@ class ObjectiveSpec(Spec):
     done_within: Duration | None = None
     acked_within: Duration | None = None
     before: list[Slug] = []
+    answer_inquiries_within: Duration | None = None
+    """Every journalist's inquiry answered (with approved words) within this long."""
 
     @model_validator(mode="after")
     def _measurable(self) -> ObjectiveSpec:
         timed = self.done_within or self.acked_within
+        if self.answer_inquiries_within is not None:
+            if self.step or timed or self.before:
+                raise ValueError(
+                    "`answer_inquiries_within` is an objective of its own; no step, times or "
+                    "`before` with it"
+                )
+            return self
         if self.before:
             if self.step or timed:
                 raise ValueError("`before` is an objective of its own; no step or times with it")

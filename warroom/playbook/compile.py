@@ -15,14 +15,20 @@ from datetime import UTC, datetime, timedelta
 from warroom.errors import Diagnostic
 from warroom.playbook import templates
 from warroom.playbook.model import (
+    DEFAULT_ANSWER_WITHIN,
+    KEY_MESSAGES,
     NEXT_CANDIDATE,
+    QA,
     Action,
     Audience,
     CandidateTier,
     Escalation,
     Fact,
     Level,
+    MediaDesk,
     Playbook,
+    PressConference,
+    PressContact,
     Role,
     Statement,
     Step,
@@ -89,6 +95,8 @@ class _Compiler:
             sid: self._statement(sid, st, sid in sms_statements)
             for sid, st in spec.statements.items()
         }
+        desk = self._media_desk()
+        statements.update(self._media_statements(desk))
         steps = tuple(self._step(i, step) for i, step in enumerate(spec.steps))
         if len(set(self.step_ids)) == len(self.step_ids):  # with duplicates the graph is moot
             self._check_graph()
@@ -117,6 +125,7 @@ class _Compiler:
             triggers=triggers,
             file=self.found.source.file,
             on_behalf=spec.approvals.on_behalf == "allowed",
+            media_desk=desk,
         )
 
     def _unique(self, ids: list[str], where: str, kind: str) -> None:
@@ -348,6 +357,101 @@ class _Compiler:
             )
         return context
 
+    # -- the media desk -------------------------------------------------------------------
+
+    def _media_desk(self) -> MediaDesk:
+        spec = self.spec
+        desk = spec.media_desk
+        path: PathKey = ("media_desk",)
+        self.found.ref("role", desk.owner, spec.roles, (*path, "owner"))
+        owner = desk.owner or ("spokesperson" if "spokesperson" in spec.roles else None)
+        for i, role in enumerate(desk.approve):
+            self.found.ref("role", role, spec.roles, (*path, "approve", i))
+        approve = tuple(dict.fromkeys(desk.approve)) or ((owner,) if owner else ())
+        if (spec.qa or spec.key_messages) and not approve:
+            self.found.error(
+                path, "Q&A and key messages need approvers: give media_desk.approve roles"
+            )
+        ids = [entry.id for entry in spec.qa]
+        self._unique(ids, "qa", "Q&A")
+        qa = {}
+        for i, entry in enumerate(spec.qa):
+            for part in ("question", "answer"):
+                self._languages(getattr(entry, part), ("qa", i, part))
+            for j, name in enumerate(entry.facts):
+                self.found.ref("fact", name, spec.facts, ("qa", i, "facts", j))
+            qa[entry.id] = QA(entry.id, dict(entry.question), tuple(entry.facts))
+        if spec.key_messages:
+            self._languages(spec.key_messages, ("key_messages",))
+            if KEY_MESSAGES in spec.statements:
+                self.found.error(
+                    ("statements", KEY_MESSAGES),
+                    f"statement id {KEY_MESSAGES!r} is taken by the playbook's key_messages",
+                    at_key=True,
+                )
+        for lang in spec.do_not_say:
+            if lang not in spec.languages:
+                self.found.error(
+                    ("do_not_say", lang),
+                    f"language {lang!r} is not declared in the playbook's languages",
+                    at_key=True,
+                )
+        return MediaDesk(
+            owner=owner,
+            answer_within=desk.answer_within or DEFAULT_ANSWER_WITHIN,
+            approve=approve,
+            qa=qa,
+            do_not_say={lang: tuple(lines) for lang, lines in spec.do_not_say.items()},
+            press_contacts=tuple(
+                PressContact(c.name, c.phone, c.email, c.title) for c in spec.press_contacts
+            ),
+            dateline=desk.dateline.strip(),
+        )
+
+    def _languages(self, texts: dict[str, str], path: PathKey) -> None:
+        """Every declared language, and no other: a journalist is answered in theirs."""
+        for lang in self.spec.languages:
+            if lang not in texts:
+                self.found.error(
+                    path,
+                    f"missing language {lang!r} (the playbook declares "
+                    f"{', '.join(self.spec.languages)})",
+                )
+        for lang in texts:
+            if lang not in self.spec.languages:
+                self.found.error(
+                    (*path, lang),
+                    f"language {lang!r} is not declared in the playbook's languages",
+                    at_key=True,
+                )
+
+    def _media_statements(self, desk: MediaDesk) -> dict[str, Statement]:
+        """Q&A answers and key messages as statements, so approval, four eyes, frozen
+        versions and redrafting on a fact change are the statements' own, not a copy."""
+        allowed = {*self.spec.facts, *self.spec.roles, *templates.BUILTINS}
+        texts: dict[str, tuple[str, dict[str, str], PathKey]] = {}
+        if self.spec.key_messages:
+            texts[KEY_MESSAGES] = ("Key messages", self.spec.key_messages, ("key_messages",))
+        for i, entry in enumerate(self.spec.qa):
+            texts[f"qa:{entry.id}"] = (f"Q&A {entry.id}", entry.answer, ("qa", i, "answer"))
+        statements = {}
+        for sid, (title, text, path) in texts.items():
+            for lang, source in text.items():
+                if lang in self.spec.languages:
+                    self._template(source, allowed, (*path, lang))
+            statements[sid] = Statement(
+                id=sid,
+                title=title,
+                owner=desk.owner,
+                approvers=desk.approve,
+                subject={},
+                text={lang: value.strip() for lang, value in text.items()},
+                sms={},
+                sms_max_segments=10,
+                media=True,
+            )
+        return statements
+
     # -- steps ----------------------------------------------------------------------------
 
     def _step(self, index: int, spec: StepSpec) -> Step:
@@ -394,6 +498,23 @@ class _Compiler:
             to=tuple(spec.to),
             due=spec.due,
             every=spec.every,
+            press_conference=self._press_conference(path, spec),
+        )
+
+    def _press_conference(self, path: PathKey, spec: StepSpec) -> PressConference | None:
+        conference = spec.press_conference
+        if conference is None:
+            return None
+        where: PathKey = (*path, "press_conference")
+        for i, role in enumerate(conference.speakers):
+            self.found.ref("role", role, self.spec.roles, (*where, "speakers", i))
+        if not (conference.place.strip() or conference.link.strip()):
+            self.found.error(where, "a press conference needs a `place` or a `link`")
+        return PressConference(
+            conference.at,
+            tuple(dict.fromkeys(conference.speakers)),
+            conference.place.strip(),
+            conference.link.strip(),
         )
 
     def _step_options(self, path: PathKey, spec: StepSpec, action: Action) -> None:
@@ -403,6 +524,7 @@ class _Compiler:
             "every": action is not Action.SEND and spec.every is not None,
             "ack_within": action is not Action.PAGE and spec.ack_within is not None,
             "escalate": action is not Action.PAGE and bool(spec.escalate),
+            "press_conference": action is not Action.PAGE and spec.press_conference is not None,
         }
         for key, wrong in misplaced.items():
             if wrong:

@@ -81,10 +81,55 @@ class Statement:
     text: Mapping[str, str]
     sms: Mapping[str, str]
     sms_max_segments: int
+    media: bool = False
+    """A Q&A entry (`qa:<id>`) or the key messages (`key-messages`): approved and frozen per
+    version like any statement, but never sent by a step; the media desk answers with it."""
 
     def sms_text(self, language: str) -> str:
         """The SMS rendering source: the short `sms` version where written, else the text."""
         return self.sms.get(language) or self.text[language]
+
+
+@dataclass(frozen=True)
+class QA:
+    """One prepared question and its answer. The answer is compiled into the statement
+    `qa:<id>` so that it is approved, frozen and redrafted exactly as statements are."""
+
+    id: str
+    question: Mapping[str, str]
+    facts: tuple[str, ...] = ()
+
+    @property
+    def statement(self) -> str:
+        return f"qa:{self.id}"
+
+
+@dataclass(frozen=True)
+class PressContact:
+    name: str
+    phone: str
+    email: str
+    title: str = ""
+
+
+KEY_MESSAGES = "key-messages"
+"""The statement id the playbook's `key_messages:` compile to."""
+
+DEFAULT_ANSWER_WITHIN = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class MediaDesk:
+    """Who owns journalists' inquiries, how fast they are answered, who approves the words."""
+
+    owner: str | None = None
+    answer_within: timedelta = DEFAULT_ANSWER_WITHIN
+    approve: tuple[str, ...] = ()
+    qa: Mapping[str, QA] = field(default_factory=dict)
+    do_not_say: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    press_contacts: tuple[PressContact, ...] = ()
+    dateline: str = ""
+    """The place a press release is dated from (`Warszawa`)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +139,16 @@ class Escalation:
     next_candidate: bool = False
     raise_level: str | None = None
     repeat: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class PressConference:
+    """Scheduled by a page step: `at` after the step starts, the speakers briefed at once."""
+
+    at: timedelta
+    speakers: tuple[str, ...]
+    place: str = ""
+    link: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,6 +165,7 @@ class Step:
     to: tuple[str, ...] = ()
     due: timedelta | None = None
     every: timedelta | None = None
+    press_conference: PressConference | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +196,7 @@ class Playbook:
     triggers: tuple[Trigger, ...] = ()
     file: str = ""
     on_behalf: bool = False
+    media_desk: MediaDesk = MediaDesk()
     """`approvals: {on_behalf: allowed}`: an approval typed by someone else for an approver
     (phoned in) counts. Off by default: then only the approver's own login, SMS or link does."""
     _ranks: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)

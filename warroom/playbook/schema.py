@@ -86,6 +86,13 @@ class EscalationSpec(Spec):
     repeat: Duration | None = None
 
 
+class PressConferenceSpec(Spec):
+    at: Duration
+    place: str = ""
+    link: str = ""
+    speakers: Annotated[list[Name], OneOrMany, Field(min_length=1)]
+
+
 class StepSpec(Spec):
     id: Slug
     title: str = ""
@@ -99,6 +106,7 @@ class StepSpec(Spec):
     to: Annotated[list[Slug], OneOrMany] = []
     due: Duration | None = None
     every: Duration | None = None
+    press_conference: PressConferenceSpec | None = None
 
 
 class TriggerSpec(Spec):
@@ -112,6 +120,27 @@ class TriggerSpec(Spec):
 
 class ApprovalsSpec(Spec):
     on_behalf: Literal["allowed", "not-allowed"] = "not-allowed"
+
+
+class QASpec(Spec):
+    id: Slug
+    question: Annotated[dict[Lang, str], Field(min_length=1)]
+    answer: Annotated[dict[Lang, str], Field(min_length=1)]
+    facts: list[Name] = []
+
+
+class PressContactSpec(Spec):
+    name: str
+    title: str = ""
+    phone: str
+    email: str
+
+
+class MediaDeskSpec(Spec):
+    owner: Name | None = None
+    answer_within: Duration | None = None
+    approve: Annotated[list[Name], OneOrMany] = []
+    dateline: str = ""
 
 
 class PlaybookSpec(Spec):
@@ -130,3 +159,8 @@ class PlaybookSpec(Spec):
     steps: Annotated[list[StepSpec], Field(min_length=1)]
     triggers: list[TriggerSpec] = []
     approvals: ApprovalsSpec = ApprovalsSpec()
+    media_desk: MediaDeskSpec = MediaDeskSpec()
+    key_messages: dict[Lang, str] = {}
+    qa: list[QASpec] = []
+    do_not_say: dict[Lang, list[str]] = {}
+    press_contacts: list[PressContactSpec] = []

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from warroom.durations import format_duration
 from warroom.engine import lifecycles as lc
+from warroom.engine.media import desk_order
 from warroom.engine.outlook import next_rungs
 from warroom.engine.state import Incident
 from warroom.playbook.facts import to_fill_in
@@ -67,6 +68,11 @@ WORDS: dict[str, dict[str, str]] = {
         "delivery": "Delivery",
         "inquiries": "Media inquiries",
         "no_inquiries": "none",
+        "answer_by": "answer by",
+        "open": "open",
+        "answered": "answered",
+        "declined": "declined",
+        "referred": "referred",
         "facts": "Facts",
         "to_fill": "to fill in",
         "timeline": "Latest",
@@ -105,6 +111,11 @@ WORDS: dict[str, dict[str, str]] = {
         "delivery": "Doręczenia",
         "inquiries": "Pytania mediów",
         "no_inquiries": "brak",
+        "answer_by": "odpowiedź do",
+        "open": "otwarte",
+        "answered": "odpowiedziano",
+        "declined": "odmówiono",
+        "referred": "przekazano",
         "facts": "Fakty",
         "to_fill": "do uzupełnienia",
         "timeline": "Ostatnie zdarzenia",
@@ -160,6 +171,18 @@ class StepLine:
 
 
 @dataclass(frozen=True)
+class InquiryLine:
+    """One journalist's question: open ones carry their deadline and count down to it."""
+
+    at: Moment
+    text: str
+    status: str
+    deadline: Moment | None
+    owner: str
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
 class StatementLine:
     title: str
     version: int
@@ -189,7 +212,7 @@ class Board:
     steps: list[StepLine] = field(default_factory=list)
     statements: list[StatementLine] = field(default_factory=list)
     delivery: list[DeliveryLine] = field(default_factory=list)
-    inquiries: list[tuple[Moment, str]] = field(default_factory=list)
+    inquiries: list[InquiryLine] = field(default_factory=list)
     facts: list[tuple[str, str, bool]] = field(default_factory=list)
     timeline: list[tuple[Moment, str]] = field(default_factory=list)
     last_n: int = 0
@@ -287,6 +310,8 @@ def build(
     for statement_id, statement in incident.statements.items():
         spec = book.statements[statement_id]
         draft = statement.draft
+        if spec.media and draft is None:
+            continue  # a Q&A entry nobody has asked for yet
         approved = []
         awaiting = []
         if draft is not None and draft.requested:
@@ -314,9 +339,18 @@ def build(
         ordered = [(s, counts[s]) for s in DELIVERY_STATES if counts[s]]
         ordered += [(s, n) for s, n in sorted(counts.items()) if s not in DELIVERY_STATES]
         board.delivery.append(DeliveryLine(label, ordered, sum(counts.values())))
-    for inquiry in sorted(incident.inquiries, key=lambda i: i.at):
+    for inquiry in desk_order(incident.inquiries):  # open first, nearest deadline first
         who = f"{inquiry.outlet}" + (f" ({inquiry.journalist})" if inquiry.journalist else "")
-        board.inquiries.append((moment(inquiry.at), f"{who}: {inquiry.question}"))
+        board.inquiries.append(
+            InquiryLine(
+                moment(inquiry.at),
+                f"#{inquiry.number} {who}: {inquiry.question}",
+                inquiry.status,
+                moment(inquiry.deadline) if inquiry.open and inquiry.deadline else None,
+                name(incident.holder(inquiry.owner)) if inquiry.owner else "",
+                inquiry.answer or inquiry.reason,
+            )
+        )
     missing = to_fill_in(incident.facts)
     for fact, value in sorted(incident.facts.items()):
         board.facts.append((fact, value, fact in missing))
