@@ -476,6 +476,16 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
         counts[row.state] = counts.get(row.state, 0) + 1
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    unseen = [
+        f"{counts[s]} {s} ({why})"
+        for s, why in (
+            ("printed", "no channel configured: printed instead of sent"),
+            ("withheld", "kept back by the exercise sandbox"),
+        )
+        if counts.get(s)
+    ]
+    if unseen:
+        out.print(f"[bold red]Not received by anyone[/bold red]: {', '.join(unseen)}")
     missing = to_fill_in(state.facts)
     if missing:
         listed = ", ".join(f"{name} {value}" for name, value in missing.items())
@@ -551,13 +561,18 @@ def run(
     """The worker: fires due timers and sends queued messages until SIGINT or SIGTERM."""
     from warroom.channels import Channel
     from warroom.channels.console import TranscriptChannel
-    from warroom.channels.registry import build_channels
+    from warroom.channels.registry import build_channels, printing, printing_warning
 
     channels: dict[str, Channel]
     if transcript is not None:
         channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
+        warning = printing_warning(["sms", "email"], f"the transcript {transcript}")
     else:
-        channels = build_channels(channel_settings(settings_file), out.file)
+        settings = channel_settings(settings_file)
+        channels = build_channels(settings, out.file)
+        warning = printing_warning(printing(settings))
+    if warning:
+        err.print(f"[bold red]warroom: {escape(warning)}[/bold red]")
     stop = stop_on_signals()
     with opened_runtime(db, channels) as runtime:
         runtime.links = _links(settings_file)
@@ -684,7 +699,9 @@ def channels_test(
             receipt = channels[kind].send(message)
             detail = f" ({escape(receipt.detail)})" if receipt.detail else ""
             out.print(f"{kind:>5} to {address}: {receipt.status}{detail}")
-            if receipt.status not in ("sent", "delivered"):
+            # printed: the channel is not configured, which the line above says, and which is
+            # not the channel failing (`channels check` shows what to set)
+            if receipt.status not in ("sent", "delivered", "printed"):
                 failed.append(kind)
     finally:
         for channel in channels.values():

@@ -132,7 +132,7 @@ class FactUpdated(Event):
 class DeliveryReported(Event):
     kind: ClassVar[str] = "delivery-reported"
     message: str
-    status: str  # sent | delivered | failed | undeliverable
+    status: str  # sent | delivered | printed | withheld | failed | undeliverable
     detail: str = ""
 
 

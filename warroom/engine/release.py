@@ -124,8 +124,21 @@ def next_audience_due(ctx: Ctx, step: Step, state: StepState) -> None:
 
 
 RECEIPTS = frozenset(
-    {MessagePhase.SENT, MessagePhase.DELIVERED, MessagePhase.FAILED, MessagePhase.UNDELIVERABLE}
+    {
+        MessagePhase.SENT,
+        MessagePhase.DELIVERED,
+        MessagePhase.PRINTED,
+        MessagePhase.WITHHELD,
+        MessagePhase.FAILED,
+        MessagePhase.UNDELIVERABLE,
+    }
 )
+
+NOT_RECEIVED_NOTES = {
+    MessagePhase.PRINTED: "printed, not sent: nobody received it",
+    MessagePhase.WITHHELD: "withheld, not sent: nobody received it",
+}
+"""The timeline's words for a message nobody received: it must never read as delivered."""
 
 
 @handles(DeliveryReported, Admit.ALWAYS)
@@ -136,7 +149,7 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
     if event.status not in RECEIPTS:
         raise CommandRejected(
             f"unknown delivery status {event.status!r} "
-            "(expected sent, delivered, failed or undeliverable)"
+            "(expected sent, delivered, printed, withheld, failed or undeliverable)"
         )
     if message.state == event.status or message.state in lc.MESSAGE_FINAL:
         return  # a late or repeated receipt changes nothing
@@ -147,6 +160,14 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
     awaited = state is not None and message.id in state.pending
     if state is not None and awaited and not was_settled:
         state.unsettled -= 1
+    if event.status in lc.MESSAGE_NOT_RECEIVED:
+        # settled (staff first goes on), but nobody has it: said, and never failed over, since
+        # the recipient's other channel is printed or withheld alike
+        what = NOT_RECEIVED_NOTES[MessagePhase(event.status)]
+        ctx.note(
+            f"{message.purpose.capitalize()} to {message.recipient} by {message.channel} {what}"
+            + (f" ({event.detail})" if event.detail else "")
+        )
     if event.status in (MessagePhase.FAILED, MessagePhase.UNDELIVERABLE):
         ctx.note(
             f"Message to {message.recipient} by {message.channel} {event.status}"
