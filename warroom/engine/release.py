@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.durations import format_duration as _span
+from warroom.engine import levels, steps
 from warroom.engine import lifecycles as lc
-from warroom.engine import steps
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import DeliveryReported
@@ -46,7 +46,10 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
     while state.audiences_released < len(step.to):
         audience = step.to[state.audiences_released]
         state.audiences_released += 1
-        if not ctx.book.applies(ctx.book.audiences[audience].from_level, ctx.inc.level):
+        spec = ctx.book.audiences[audience]
+        # an outside audience hears at the level a person set, never at one only proposed
+        level = ctx.inc.level if spec.internal else levels.speaking_level(ctx.inc)
+        if not ctx.book.applies(spec.from_level, level):
             ctx.note(f"{step.title}: {audience} skipped below its level")
             continue
         state.pending = set(release_audience(ctx, step.id, statement, draft, audience))

@@ -162,6 +162,14 @@ class Incident:
     roster: Roster
     state: str = IncidentPhase.NEW.value
     level: str = ""
+    """The level the incident is run at: its steps, pages and role tiers. Raised by an
+    escalation rung, it may be only proposed (below)."""
+    proposed_level: str = ""
+    """A level an escalation rung raised and no person has confirmed yet: its paging steps
+    run, but nothing is drafted for or released to outside audiences at it. Empty when none."""
+    confirmed_level: str = ""
+    """While a level is proposed: the level last set by a person, at which the organisation
+    still speaks to outside audiences."""
     facts: dict[str, str] = field(default_factory=dict)
     started_at: datetime | None = None
     exercise: bool = False
