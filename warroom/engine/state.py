@@ -185,6 +185,9 @@ class Incident:
     sequence: int = 0
     keys: set[str] = field(default_factory=set)
     """Idempotency keys issued: one person in two audiences gets one copy of a statement."""
+    excluded: frozenset[str] = frozenset()
+    """Addresses (phone, e-mail) of the people some role's `exclude` names: no message of this
+    incident goes to them, in any audience or page."""
 
     @property
     def open(self) -> bool:
