@@ -238,3 +238,23 @@ def test_status_shows_the_proposal_and_confirm_level_confirms(tmp_path: Path) ->
     code, out, _ = warroom("status", minutes=25)
     assert "level crisis" in out
     assert "proposed" not in out
+
+
+def test_validation_warns_when_nobody_can_confirm_a_raised_level(tmp_path: Path) -> None:
+    text = (LIBRARY / "data-breach.yaml").read_text(encoding="utf-8")
+    assert "    confirms_level: true\n" in text
+    (tmp_path / "data-breach.yaml").write_text(
+        text.replace("    confirms_level: true\n", ""), encoding="utf-8"
+    )
+    roster = str(LIBRARY / "roster.yaml")
+    result = CliRunner().invoke(
+        app, ["validate", str(tmp_path / "data-breach.yaml"), "--roster", roster, "--strict"]
+    )
+    assert result.exit_code == 1
+    said = " ".join(result.stdout.split())
+    assert (
+        "steps[0].escalate[1].raise_level: raises to 'crisis', whose steps for outside "
+        "audiences (approve-regulator-notice, notify-regulator, approve-customer-notice, "
+        "notify-customers) wait until someone confirms the level, and no role has "
+        "`confirms_level: true`"
+    ) in said
