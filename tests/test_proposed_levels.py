@@ -8,6 +8,8 @@ with `confirms_level` confirms it. A level raised by a person is not a proposal.
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -258,3 +260,47 @@ def test_validation_warns_when_nobody_can_confirm_a_raised_level(tmp_path: Path)
         "notify-customers) wait until someone confirms the level, and no role has "
         "`confirms_level: true`"
     ) in said
+
+
+def test_the_02_00_drill_with_a_silent_security_lead_releases_nothing_outside(
+    tmp_path: Path,
+) -> None:
+    """The issue's reproduction: the security lead stays silent, the ladder raises the level
+    to crisis at +20m, and simulated approvers used to approve and release the GDPR art. 33
+    and 34 notices at +30m on "unusual access, under investigation". Now the level is only
+    proposed, no simulated responder confirms it, and neither notice is drafted."""
+    library = tmp_path / "library"
+    shutil.copytree(LIBRARY, library)
+    drill = (library / "exercises" / "breach-drill-q4.yaml").read_text(encoding="utf-8")
+    drill = (
+        drill.replace("exercise: breach-drill-q4", "exercise: night-drill")
+        .replace("2026-11-23T09:00:00+01:00", "2026-11-24T02:00:00+01:00")
+        .replace(
+            "michal-lewandowski: {ack_after: 6m}",
+            # silent; his backup, paged at +10m, answers at +22m: after the +20m rung
+            "michal-lewandowski: {silent: true}\n  pawel-krawczyk: {ack_after: 12m}",
+        )
+        .replace("  - {at: 40m, raise_level: crisis}\n", "")
+        .replace(
+            "what_happened: a leak of customer e-mail addresses",
+            "what_happened: unusual access, under investigation",
+        )
+    )
+    (library / "exercises" / "night-drill.yaml").write_text(drill, encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["exercise", "run", "night-drill", "--library", str(library), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "night-drill.json").read_text(encoding="utf-8"))
+    assert report["final_level"] == "crisis"
+    released = {row["statement"].rsplit(" v", 1)[0] for row in report["statements"]}
+    assert "Holding statement" in released  # what the level a person set allows went out
+    assert not released & {
+        "Notice to the customers affected (GDPR art. 34)",
+        BOOK.statements["regulator-notice"].title,
+    }
+    timeline = " ".join(row["what"] for row in report["timeline"])
+    assert "Level crisis proposed, not confirmed" in timeline
+    done = {row["step"] for row in report["slas"] if row["done"] != "never"}
+    assert not done & {"Notify the President of UODO", "Write to the customers affected"}

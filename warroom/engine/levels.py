@@ -231,6 +231,10 @@ def ask_to_confirm(ctx: Ctx, level: str) -> None:
             continue
         contact = inc.roster.person(person_id).contact()
         code = ctx.code()
+        ctx.note(
+            f"{ctx.book.roles[role_id].title}: {contact.name} asked to confirm level {level}, "
+            f"code {code}"
+        )
         for channel in contact.channels():
             text = confirm_level_text(inc, level, code, contact.language or "en")
             about = About("level", f"level:{level}", f"confirm-{level}-{code}", code=code)
