@@ -30,9 +30,17 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict tests
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python bench/validate_library.py
 	$(BIN)/python bench/incidents.py
 	$(BIN)/python bench/trigger.py
+	$(BIN)/python bench/page.py
+	$(BIN)/python bench/readiness.py
+	$(BIN)/python bench/sms.py
+	$(BIN)/python bench/sms.py --latency --messages 2000
+	$(BIN)/python bench/emails.py
+	$(BIN)/python bench/pacing.py
+	$(BIN)/python bench/cli.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

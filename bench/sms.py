@@ -6,17 +6,17 @@ report that the engine decides and commits. This sends `--messages` SMS (10,000 
 that way to `TwilioStandIn`, a local stand-in for Twilio's Messages API, then sends the same
 messages (same numbers, same bodies) to the same stand-in with a bare asyncio loop of the
 twilio client's own `create_async` (`AsyncTwilioHttpClient`, HTTP retries off), at the same
-concurrency. Both run in one process against one stand-in, so the ratio stays comparable
-across noisy shared machines; the stand-in shares the process and its GIL with whoever calls
-it, and both paths pay that alike.
+concurrency. The stand-in runs in its own process (this file with `--serve-standin`), so it
+never takes the measured process's CPU or GIL; both paths send to the same one, one after
+the other, in one run, so the ratio stays comparable across noisy shared machines.
 
-The ratio holds two prices: what the engine adds (snapshot, outbox, claiming, one decision
-and one transaction per delivery report), and the synchronous `requests` client on threads
-that `TwilioSms` uses instead of the async one. `--baseline threads` is a bare loop of
-`client.messages.create` on a thread pool of the same size, one client per thread as
-`TwilioSms` has; `--baseline both` runs the two, which tells the prices apart. The same
-loop is the fallback, said so in the output, when `aiohttp` (which the async client needs)
-is missing.
+The ratio is what the engine adds to the wire: snapshot, outbox, claiming, one decision per
+delivery report, committed in batches while other sends are in flight. The engine sends
+with the same `create_async` on its async dispatcher. `--latency` makes the stand-in answer
+each request after 50-150 ms, as a real provider across the internet does; the ratio then
+says how much of that waiting the engine fails to overlap. `--baseline threads` is a bare
+loop of the synchronous `client.messages.create` on a thread pool of the same size (what the
+engine used before its async dispatcher); `--baseline both` runs the two.
 
 The engine path: a playbook with one statement (no approvers) and one send step to an
 audience that is a CSV group of N contacts with distinct Polish mobile numbers, SMS only;
@@ -30,7 +30,7 @@ Figures are printed, never asserted; the run stops only if a path did not delive
 the N messages. The default run takes about a minute on two cores (`--baseline both` about
 a minute and a half):
 
-    .venv/bin/python bench/sms.py [--messages N] [--concurrency C] [--baseline KIND]
+    .venv/bin/python bench/sms.py [--messages N] [--concurrency C] [--baseline KIND] [--latency]
     .venv/bin/python bench/sms.py --messages 1000 --baseline both     # a quick look
 """
 
@@ -38,6 +38,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import random
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -114,9 +118,9 @@ def write_library(folder: Path, phones: list[str]) -> tuple[Path, Path]:
     return folder / "bulk.yaml", folder / "roster.yaml"
 
 
-def received(standin: TwilioStandIn, since: int, expected: Sent, path: str) -> None:
+def received(standin: Remote, since: int, expected: Sent, path: str) -> None:
     """Stop the run unless the stand-in got exactly `expected` since message `since`."""
-    got = sorted((m["to"], m["body"]) for m in standin.messages[since:])
+    got = sorted(standin.received(since))
     if got != sorted(expected):
         raise SystemExit(
             f"{path}: the stand-in received {len(got):,} messages, expected {len(expected):,}"
@@ -133,8 +137,9 @@ class StandIn(TwilioStandIn):
       each time it claims a batch, and connections beyond the backlog wait to be retried.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, latency: bool = False) -> None:
         self.adjusted: list[str] = []
+        self.latency = latency
         super().__init__()
         if self._server.request_queue_size < BACKLOG:
             self._server.socket.listen(BACKLOG)
@@ -146,6 +151,79 @@ class StandIn(TwilioStandIn):
             return handler
         self.adjusted.append("Nagle off (else 40 ms per answer)")
         return type("NoDelayHandler", (handler,), {"disable_nagle_algorithm": True})
+
+    def _create(self, request: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        if self.latency:  # each request on its own thread: waits overlap, as at Twilio
+            time.sleep(random.uniform(0.05, 0.15))
+        super()._create(request, form)
+
+
+def serve_standin(latency: bool) -> None:
+    """The stand-in process: prints its address and settings, then answers commands on stdin
+    (`count`; `since N`: the (To, Body) of every message from the N-th on, as JSON)."""
+    standin = StandIn(latency)
+    with standin:
+        print(
+            json.dumps(
+                {
+                    "base_url": standin.base_url,
+                    "account_sid": standin.account_sid,
+                    "auth_token": standin.auth_token,
+                    "adjusted": standin.adjusted,
+                }
+            ),
+            flush=True,
+        )
+        for line in sys.stdin:
+            command, _, argument = line.strip().partition(" ")
+            if command == "count":
+                print(len(standin.messages), flush=True)
+            elif command == "since":
+                found = [(m["to"], m["body"]) for m in standin.messages[int(argument) :]]
+                print(json.dumps(found, ensure_ascii=False), flush=True)
+            elif command == "times":
+                stamps = [m["_sent_at"].timestamp() for m in standin.messages[int(argument) :]]
+                print(json.dumps(stamps), flush=True)
+
+
+class Remote:
+    """The stand-in in its own process, seen from the bench."""
+
+    def __init__(self, latency: bool) -> None:
+        command = [sys.executable, __file__, "--serve-standin"]
+        if latency:
+            command.append("--latency")
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdin is not None
+        self.output, self.input = self.process.stdout, self.process.stdin
+        hello = json.loads(self.output.readline())
+        self.base_url: str = hello["base_url"]
+        self.account_sid: str = hello["account_sid"]
+        self.auth_token: str = hello["auth_token"]
+        self.adjusted: list[str] = hello["adjusted"]
+
+    def _ask(self, line: str) -> str:
+        self.input.write(line + "\n")
+        self.input.flush()
+        return self.output.readline()
+
+    def count(self) -> int:
+        return int(self._ask("count"))
+
+    def received(self, since: int) -> list[tuple[str, str]]:
+        return [(to, body) for to, body in json.loads(self._ask(f"since {since}"))]
+
+    def times(self, since: int) -> list[float]:
+        """When the stand-in received each message from the `since`-th on (epoch seconds)."""
+        stamps: list[float] = json.loads(self._ask(f"times {since}"))
+        return stamps
+
+    def close(self) -> None:
+        self.input.close()
+        self.process.wait(timeout=30)
 
 
 # -- the engine -----------------------------------------------------------------------------
@@ -165,7 +243,7 @@ class EngineTimes:
 
 
 def run_engine(
-    standin: TwilioStandIn, folder: Path, phones: list[str], concurrency: int
+    standin: Remote, folder: Path, phones: list[str], concurrency: int
 ) -> tuple[EngineTimes, Sent]:
     settings = TwilioSettings(
         account_sid=standin.account_sid,
@@ -186,7 +264,7 @@ def run_engine(
         concurrency=concurrency,
     )
     times = EngineTimes()
-    since = len(standin.messages)
+    since = standin.count()
     try:
         playbook, roster = write_library(folder, phones)
         started = time.perf_counter()
@@ -208,6 +286,7 @@ def run_engine(
             rows = store.outbox(incident)
         times.dispatch = time.perf_counter() - started
     finally:
+        runtime.close()
         store.close()
     unsettled = [r for r in rows if r.state != "sent"]
     if unsettled or email.sent or len(rows) != len(phones):
@@ -243,7 +322,7 @@ if AsyncTwilioHttpClient is not None:
             return await super().request(method, rewrite(self.base, url), *args, **kwargs)
 
 
-def bare_async(standin: TwilioStandIn, messages: Sent, concurrency: int) -> float:
+def bare_async(standin: Remote, messages: Sent, concurrency: int) -> float:
     """`create_async` for every message, at most `concurrency` at once; wall seconds."""
 
     async def main() -> None:
@@ -270,7 +349,7 @@ def bare_async(standin: TwilioStandIn, messages: Sent, concurrency: int) -> floa
     return timed_bare(standin, messages, "bare async loop", run)
 
 
-def bare_threads(standin: TwilioStandIn, messages: Sent, concurrency: int) -> float:
+def bare_threads(standin: Remote, messages: Sent, concurrency: int) -> float:
     """`messages.create` for every message on `concurrency` threads, one client each."""
     local = threading.local()
 
@@ -291,10 +370,8 @@ def bare_threads(standin: TwilioStandIn, messages: Sent, concurrency: int) -> fl
     return timed_bare(standin, messages, "bare thread loop", run)
 
 
-def timed_bare(
-    standin: TwilioStandIn, messages: Sent, name: str, run: Callable[[], object]
-) -> float:
-    since = len(standin.messages)
+def timed_bare(standin: Remote, messages: Sent, name: str, run: Callable[[], object]) -> float:
+    since = standin.count()
     started = time.perf_counter()
     run()
     elapsed = time.perf_counter() - started
@@ -314,7 +391,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--baseline", choices=("async", "threads", "both"), default="async")
+    parser.add_argument("--latency", action="store_true", help="50-150 ms per request")
+    parser.add_argument("--serve-standin", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_standin:
+        serve_standin(args.latency)
+        return
     n, c = args.messages, args.concurrency
     kinds = ["async", "threads"] if args.baseline == "both" else [args.baseline]
     fallback = AsyncTwilioHttpClient is None and "async" in kinds
@@ -324,15 +406,22 @@ def main() -> None:
     phones = numbers(n)
     Client("AC" + "0" * 32, "x").messages  # noqa: B018  (imports twilio's REST modules now)
 
-    standin = StandIn()
-    with standin, tempfile.TemporaryDirectory() as tmp:
-        engine, sent = run_engine(standin, Path(tmp), phones, c)
-        bare = {}
-        for kind in kinds:
-            run = bare_async if kind == "async" else bare_threads
-            bare[kind] = run(standin, sent, c)
+    standin = Remote(args.latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine, sent = run_engine(standin, Path(tmp), phones, c)
+            bare = {}
+            for kind in kinds:
+                run = bare_async if kind == "async" else bare_threads
+                bare[kind] = run(standin, sent, c)
+    finally:
+        standin.close()
 
-    print(f"{n:,} SMS to a local Twilio stand-in, concurrency {c}; every run verified")
+    latency = ", 50-150 ms per request" if args.latency else ""
+    print(
+        f"{n:,} SMS to a Twilio stand-in in its own process{latency}, concurrency {c}; "
+        "every run verified"
+    )
     if standin.adjusted:
         print(f"  stand-in sockets set by the bench: {', '.join(standin.adjusted)}")
     if engine.unclear:

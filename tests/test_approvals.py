@@ -280,3 +280,19 @@ def test_a_second_person_assigned_for_four_eyes_is_asked_at_once() -> None:
     assert desk.sent("approval", person="joanna-szymanska", version=1)
     desk.approve(people=("joanna-szymanska",))
     assert desk.sent("statement", audience="employees")
+
+
+def test_a_role_moved_to_someone_who_already_answered_needs_and_takes_their_answer() -> None:
+    """Found by readiness runs: the ladder moves a silent spokesperson to the crisis lead,
+    who had acknowledged as crisis lead; her answer for the new role must count."""
+    desk = Desk()
+    desk.assemble("anna-kowalska", "piotr-zielinski", "michal-lewandowski")
+    desk.wait(10)
+    assert desk.incident.holder("spokesperson") == "anna-kowalska"
+    assert desk.incident.roles["spokesperson"].acked_at is None
+    assert desk.step("assemble") == "escalated"
+    desk.decide(ev.Acknowledged(person="anna-kowalska"))
+    assert desk.incident.roles["spokesperson"].acked_at is not None
+    assert desk.step("assemble") == "done"
+    with pytest.raises(CommandRejected, match="was not paged, or has already acknowledged"):
+        desk.decide(ev.Acknowledged(person="anna-kowalska"))

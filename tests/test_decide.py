@@ -727,8 +727,11 @@ def printed_staff_messages_let_the_media_go_but_are_not_delivered() -> Desk:
     desk.report("printed", staff)
     assert desk.sent("statement", audience="media")
     assert {desk.incident.messages[m.message].state for m in staff} == {"printed"}
-    assert desk.saw(f"Statement to {staff[0].recipient} by {staff[0].channel} printed, not sent")
     assert not desk.saw("failed over")
+    assert not desk.saw("printed")  # counted per audience on the timeline, not one by one
+    page = desk.sent("page", person="ewa-wisniewska", channel="sms")
+    desk.report("printed", page)
+    assert desk.saw("Page to Ewa Wiśniewska by sms printed, not sent: nobody received it")
     return desk
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from warroom.channels.config import ChannelConfigError, SmtpSettings, TwilioSettings
+from warroom.channels.config import SmtpSettings, TwilioSettings
 from warroom.channels.smtp_email import SmtpEmail
 from warroom.channels.testing import Mailbox, free_port
 from warroom.channels.twilio_sms import TwilioSms
@@ -272,11 +272,23 @@ def test_a_revoked_twilio_token_mid_release_sends_no_e_mail_twice(
     rig = make_rig(auth_token="0badc0de" * 4)
     rig.activate(playbook, roster)
 
-    with pytest.raises(ChannelConfigError, match="authentication failed"):
-        rig.runtime.run_until(T0 + timedelta(seconds=30))
-    assert rig.mailbox.received() == dict.fromkeys(emails, 1)  # they did go out
+    rig.runtime.run_until(T0 + timedelta(seconds=30))  # the worker goes on
+    assert rig.mailbox.received() == dict.fromkeys(emails, 1)  # the other channel went out
+    assert rig.twilio.messages == []
+    assert "authentication failed" in rig.runtime.channel_trouble["sms"]
+    incident = rig.store.incidents()[0].id
 
-    # the operator fixes the token; a worker started later recovers what was left behind
+    def said() -> list[str]:
+        notes = [n for e in rig.store.events(incident) for n in e.notes]
+        return [n for n in notes if "the sms channel cannot send" in n]
+
+    assert len(said()) == 1  # on the timeline, once
+    assert "retried with back-off until it is fixed" in said()[0]
+    rig.runtime.run_until(T0 + timedelta(minutes=4))  # retried, still refused, said once
+    assert len(said()) == 1
+    assert rig.twilio.messages == []
+
+    # the operator fixes the token; a worker started later sends what was left behind
     rig.clock.advance(timedelta(minutes=5))
     rig.runtime.close()
     rig.runtime = Runtime(

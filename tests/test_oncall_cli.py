@@ -323,7 +323,10 @@ def test_printed_messages_are_said_to_be_printed_never_delivered(warroom: Run) -
     messages = next(line for line in out.splitlines() if line.startswith("Messages:"))
     assert messages.endswith(" printed")
     assert "Not received by anyone" in out
-    code, out, _ = warroom("timeline")
+    code, out, _ = warroom("timeline")  # deliveries counted per audience and outcome
+    assert "delivered" not in out
+    assert "printed" in out.split("Deliveries", 1)[1]
+    code, out, _ = warroom("timeline", "--all")  # and every report, a page said one by one
     assert "Page to Anna Kowalska by sms printed, not sent: nobody received it" in " ".join(
         out.split()
     )

@@ -165,3 +165,24 @@ def test_an_unreachable_server_is_one_line(tmp_path: Path) -> None:
         "warroom: cannot connect to postgresql://nobody@127.0.0.1:1/none"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_nodes_lists_the_workers_and_what_each_holds(url: str, mini: Path) -> None:
+    incident = activate(url, mini)
+    store = open_store(url)
+    try:
+        now = T0 + timedelta(minutes=1)
+        store.beat("node-a:101", now)
+        store.beat("node-b:202", now - timedelta(minutes=10))
+        claimed = store.claim("node-a:101", now, limit=2)
+        assert len(claimed) == 2
+        assert {row.incident for row in claimed} == {incident}
+    finally:
+        store.close()
+    env = {"WARROOM_CLOCK": (T0 + timedelta(minutes=1, seconds=5)).isoformat(), "COLUMNS": "120"}
+    shown = runner.invoke(app, ["nodes", "--db", url], env=env)
+    assert shown.exit_code == 0, shown.stderr
+    lines = {line.split()[1]: line for line in shown.stdout.splitlines() if "node-" in line}
+    assert "live" in lines["node-a:101"]
+    assert lines["node-a:101"].rstrip(" │").endswith("2")
+    assert "gone" in lines["node-b:202"]

@@ -25,19 +25,27 @@ class SandboxChannel:
         self.name = inner.name
         self.allowed = allowed_addresses
 
-    def send(self, message: SendMessage) -> Receipt:
+    def admit(self, message: SendMessage) -> Receipt | SendMessage:
+        """The receipt for anyone else (withheld; delivered inside a simulation), or the marked
+        message a participant gets.
+        The dispatcher's async transport asks this, then sends through `inner` itself."""
         if message.address not in self.allowed:
             if getattr(self.inner, "simulated", False):
                 return Receipt(
                     "delivered", detail="exercise: simulated, not sent (not a participant)"
                 )
             return Receipt("withheld", detail="exercise: not a participant, not sent")
-        marked = replace(
+        return replace(
             message,
             text=f"{EXERCISE_MARK}\n{message.text}",
             subject=f"{EXERCISE_MARK} {message.subject}".strip(),
         )
-        return self.inner.send(marked)
+
+    def send(self, message: SendMessage) -> Receipt:
+        admitted = self.admit(message)
+        if isinstance(admitted, Receipt):
+            return admitted
+        return self.inner.send(admitted)
 
     def close(self) -> None:
         """The wrapped channel is closed by whoever opened it."""

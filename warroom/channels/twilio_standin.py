@@ -19,6 +19,7 @@ import queue
 import random
 import re
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -61,6 +62,9 @@ class Faults:
     undelivered: dict[str, int] = field(default_factory=dict)
     """Accept messages to these To numbers, then report them `undelivered` with this
     ErrorCode in the status callback (e.g. 30003, unreachable handset)."""
+    answer_after: float = 0.0
+    """Seconds between taking a message and answering: a provider's latency, so that a test
+    can hold sends on the wire (the message is recorded before the wait)."""
     seed: int = 1
 
 
@@ -264,6 +268,8 @@ class TwilioStandIn:
                 request.close_connection = True
                 request.connection.close()
                 return None
+        if self.faults.answer_after:
+            time.sleep(self.faults.answer_after)  # the server's thread, as a slow network
         return self._json(request, 201, message)
 
     def _invalid(self, form: dict[str, str]) -> int | None:

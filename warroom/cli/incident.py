@@ -408,9 +408,9 @@ def status(
         incident_id = incident or runtime.open_incident()
         state = runtime.incident(incident_id)
         now = runtime.clock.now()
-        outbox = runtime.store.outbox(incident_id)
-        recent = [e for e in runtime.store.events(incident_id) if e.notes][-8:]
-    _print_status(state, now, outbox, recent)
+        counts = runtime.store.outbox_counts(incident_id)
+        recent = runtime.store.recent_events(incident_id, 8)
+    _print_status(state, now, counts, recent)
 
 
 def _name(state: Incident, person: str | None) -> str:
@@ -418,7 +418,9 @@ def _name(state: Incident, person: str | None) -> str:
     return found.name if found else "nobody"
 
 
-def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: list[Any]) -> None:
+def _print_status(
+    state: Incident, now: datetime, counts: dict[str, int], recent: list[Any]
+) -> None:
     book = state.playbook
     zone = ZoneInfo(book.timezone)
     started = state.started_at or now
@@ -513,9 +515,6 @@ def _print_status(state: Incident, now: datetime, outbox: list[Any], recent: lis
                 f"cannot be released until a second person is assigned ({holder} also holds "
                 f"{', '.join(lacking)}; `warroom assign {lacking[0]} PERSON`)"
             )
-    counts: dict[str, int] = {}
-    for row in outbox:
-        counts[row.state] = counts.get(row.state, 0) + 1
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     unseen = [
@@ -549,15 +548,28 @@ def timeline(
         str | None, typer.Argument(help="Incident id [default: the open one].")
     ] = None,
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="Every delivery report, not one line per audience and outcome."),
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """The whole story of an incident, from its event log alone."""
+    """The whole story of an incident, from its event log alone.
+
+    Delivery reports are folded into one line per audience and channel with each outcome
+    counted (a release to 10,000 people is one line, not 10,000); `--all` and `--format
+    json` list every event."""
     if output not in ("text", "json"):
         raise UsageError(f"--format {output!r} is not one of: text, json")
+    folded: list[tuple[str, str, str, int, str, str]] = []
     with opened_runtime(db, reading=True) as runtime:
         incident_id = incident or runtime.open_incident()
         row = runtime.store.incident(incident_id)
-        stored = runtime.store.events(incident_id)
+        if every or output == "json":
+            stored = runtime.store.events(incident_id)
+        else:
+            stored = runtime.store.events_except(incident_id, ev.DeliveryReported.kind)
+            folded = runtime.store.delivery_counts(incident_id)
         book, roster = Snapshot.from_json(row.snapshot).compile()
         zone = ZoneInfo(book.timezone)
     if output == "json":
@@ -577,6 +589,24 @@ def timeline(
         )
         for text in s.notes:
             out.print(f"    {escape(text)}")
+    if folded:
+        _print_deliveries(folded, book.audiences, zone)
+
+
+def _print_deliveries(
+    folded: list[tuple[str, str, str, int, str, str]], audiences: Any, zone: ZoneInfo
+) -> None:
+    """`All staff (sms): 9,812 sent, 120 failed, 68 sending`, with when the last changed."""
+    lines: dict[tuple[str, str], list[tuple[str, int, str]]] = {}
+    for who, channel, state, count, _, last in folded:
+        lines.setdefault((who, channel), []).append((state, count, last))
+    out.print("[bold]Deliveries[/bold] (now; `--all` lists every report)")
+    for (who, channel), states in lines.items():
+        audience = audiences.get(who) if hasattr(audiences, "get") else None
+        title = getattr(audience, "title", None) or who
+        counted = ", ".join(f"{count:,} {state}" for state, count, _ in states)
+        latest = datetime.fromisoformat(max(at for _, _, at in states)).astimezone(zone)
+        out.print(f"    {escape(title)} ({channel}): {counted}  [dim]last {latest:%H:%M:%S}[/dim]")
 
 
 def _typed_by(event: ev.Event, roster: Roster) -> str:
@@ -656,8 +686,21 @@ def _links(settings_file: Path | None) -> ActionLinks | None:
 
 
 def _work_once(runtime: Runtime) -> int:
-    """One pass: timers, then the outbox."""
-    return runtime.fire_due_timers() + runtime.dispatch()
+    """One pass: claims of dead workers swept, timers, then the outbox. A channel that
+    cannot send is said loudly, once per new reason; the worker goes on with the rest."""
+    done = runtime.sweep() + runtime.fire_due_timers() + runtime.dispatch()
+    for channel, why in runtime.channel_trouble.items():
+        if _shown_trouble.get(channel) != why:
+            err.print(
+                f"[bold red]warroom: the {channel} channel cannot send[/bold red]: "
+                f"{escape(why)}; its messages wait and are retried, everything else goes on"
+            )
+    _shown_trouble.clear()
+    _shown_trouble.update(runtime.channel_trouble)
+    return done
+
+
+_shown_trouble: dict[str, str] = {}
 
 
 inbound_app = typer.Typer(help="Replies arriving from people (the webhooks call the same code).")

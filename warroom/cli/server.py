@@ -252,3 +252,29 @@ def db_copy(
     rows = ", ".join(f"{n} {table}" for table, n in copied.rows.items())
     out.print(f"copied {rows}")
     out.print(f"verified: {copied.incidents_verified} incidents replay to the same state")
+
+
+LIVE = timedelta(seconds=30)
+"""A worker whose last pass is older than this is not running (it beats every few seconds)."""
+
+
+@app.command()
+@error_boundary
+def nodes(db: DbOption = None) -> None:
+    """The workers on this database: which are live, and how many messages each holds."""
+    with opened_runtime(db, reading=True) as runtime:
+        now = runtime.clock.now()
+        beats = runtime.store.heartbeats()
+        held = runtime.store.holdings()
+    table = Table("worker (host:pid)", "last pass", "state", "messages in flight")
+    for worker, at in beats:
+        live = now - at <= LIVE
+        table.add_row(
+            escape(worker),
+            f"{at:%Y-%m-%d %H:%M:%S} UTC",
+            "[green]live[/green]" if live else "[dim]gone[/dim]",
+            str(held.pop(worker, 0)),
+        )
+    for worker, count in held.items():  # holding messages, never finished a pass
+        table.add_row(escape(worker), "-", "[yellow]no pass yet[/yellow]", str(count))
+    out.print(table)

@@ -163,9 +163,11 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
     awaited = state is not None and message.id in state.pending
     if state is not None and awaited and not was_settled:
         state.unsettled -= 1
-    if event.status in lc.MESSAGE_NOT_RECEIVED:
+    if event.status in lc.MESSAGE_NOT_RECEIVED and message.purpose != "statement":
         # settled (staff first goes on), but nobody has it: said, and never failed over, since
-        # the recipient's other channel is printed or withheld alike
+        # the recipient's other channel is printed or withheld alike. A page or a request is
+        # said one by one; a release's thousands are counted per audience and outcome by the
+        # timeline's Deliveries lines, as every other receipt is
         what = NOT_RECEIVED_NOTES[MessagePhase(event.status)]
         ctx.note(
             f"{message.purpose.capitalize()} to {message.recipient} by {message.channel} {what}"

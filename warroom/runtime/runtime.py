@@ -8,19 +8,24 @@ as a cache of the log; a restart folds the log again and carries on where it sto
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import os
+import pickle
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from warroom.channels import Channel, Receipt, Reconciler
+from warroom.channels import AsyncChannel, AsyncReconciler, Channel, Receipt, Reconciler
 from warroom.channels.sandbox import SandboxChannel
 from warroom.engine import lifecycles as lc
 from warroom.engine.decide import Decision, decide, new_incident
@@ -58,6 +63,15 @@ BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(minutes=10)
 RECONCILE_AFTER = timedelta(seconds=30)
 """Give a provider time to list a message it accepted before asking whether it exists."""
+RECEIPTS_PER_COMMIT = 200
+"""At most this many receipts in one transaction: a release to thousands commits in big
+batches, while a single page is recorded as soon as its answer comes (no waiting to fill)."""
+CHECKPOINT_EVERY = 2000
+"""Events between two checkpoints of an incident's folded state, while deciding."""
+CHECKPOINT_AT_PASS_END = 50
+"""At the end of a pass, an incident this many events past its checkpoint gets a new one."""
+CANNOT_TELL = Receipt(OutboxPhase.QUEUED, detail="resending: outcome unknown")
+"""What asking a channel without `reconcile` yields: nothing to ask, so the message is resent."""
 
 
 def backoff(message_id: str, attempt: int) -> timedelta:
@@ -188,10 +202,22 @@ class Runtime:
         self.links = links
         """Signs the act links added to e-mailed pages and approval requests, when set."""
         self.concurrency = concurrency
+        self.receipts_per_commit = RECEIPTS_PER_COMMIT
+        self.transport = "auto"
+        self._awaitable: dict[int, bool] = {}
+        """`async`, `threads`, or `auto`: the event loop when a channel can send on it and
+        more than one send may be in flight (see `dispatch`)."""
         self._pool: ThreadPoolExecutor | None = None
         """Kept for the runtime's life: channels keep one connection per sending thread."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The async dispatcher's loop, kept for the runtime's life: HTTP sessions live on it."""
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.channel_trouble: dict[str, str] = {}
+        """Channels that cannot send now, with why (a revoked token): shown by the worker."""
+        self.lease = SENDING_LEASE
         self._cache: dict[str, tuple[Incident, int]] = {}
+        self._saved: dict[str, int] = {}
+        """The event number of each incident's latest checkpoint, as far as this runtime knows."""
 
     # -- incidents -----------------------------------------------------------------------
 
@@ -313,7 +339,15 @@ class Runtime:
         return AlertOutcome("accepted", outcome.incident, f"activated {outcome.incident}")
 
     def close(self) -> None:
-        """Stop the sending threads; the store and channels are closed by their owners."""
+        """Stop the sending threads and the loop; the store and channels are closed by their
+        owners, except what a channel holds on this runtime's loop (its HTTP session)."""
+        if self._loop is not None:
+            loop, self._loop = self._loop, None
+            for channel in self.channels.values():
+                if isinstance(channel, AsyncChannel):
+                    loop.run_until_complete(channel.aclose())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -357,11 +391,16 @@ class Runtime:
             raise
 
     def _decide_and_append(
-        self, incident_id: str, event: Event, also: Callable[[], None] | None = None
+        self,
+        incident_id: str,
+        event: Event,
+        also: Callable[[], None] | None = None,
+        current: tuple[Incident, int] | None = None,
     ) -> Outcome:
-        """The body of `submit`, inside a transaction the caller holds."""
+        """The body of `submit`, inside a transaction the caller holds. `current` is the
+        incident as the caller just read it under the same lock, to save a second lookup."""
         now = self.clock.now()
-        incident, n = self._current(incident_id)
+        incident, n = current or self._current(incident_id)
         decision = decide(incident, event, now)
         if isinstance(event, TimerFired):
             self.store.drop_timer(incident_id, event.timer, event.token)
@@ -369,21 +408,28 @@ class Runtime:
             also()
         self._append(incident, n + 1, event, now, decision)
         self._cache[incident_id] = (incident, n + 1)
+        if n + 1 - self._saved.get(incident_id, 0) >= CHECKPOINT_EVERY:
+            self._save_checkpoint(incident_id)
         return Outcome(incident_id, n + 1, tuple(decision.notes), len(decision.effects))
 
     def incident(self, incident_id: str) -> Incident:
         return self._current(incident_id)[0]
 
-    def _current(self, incident_id: str) -> tuple[Incident, int]:
-        """The incident folded up to the last event in the log (cached between calls)."""
+    def _current(self, incident_id: str, *, checkpoint: bool = True) -> tuple[Incident, int]:
+        """The incident folded up to the last event in the log (cached between calls).
+        Without a cached state, it starts from the latest checkpoint (`checkpoint=False`:
+        from the activation, as `replay` does)."""
         cached = self._cache.get(incident_id)
         last = self.store.last_n(incident_id)
         if cached is not None and cached[1] == last:
             return cached
         if cached is None or cached[1] > last:
+            cached = self._checkpointed(incident_id, last) if checkpoint else None
+        if cached is None:
             row = self.store.incident(incident_id)
             playbook, roster = Snapshot.from_json(row.snapshot).compile()
             cached = (new_incident(incident_id, playbook, roster), 0)
+            self._saved[incident_id] = 0
         incident, n = cached
         for stored in self.store.events(incident_id, after=n):
             try:
@@ -398,9 +444,47 @@ class Runtime:
         return incident, n
 
     def replay(self, incident_id: str) -> Incident:
-        """The incident rebuilt from its log alone, ignoring the cache."""
+        """The incident rebuilt from its log alone, ignoring the cache and checkpoints."""
         self._cache.pop(incident_id, None)
-        return self._current(incident_id)[0]
+        return self._current(incident_id, checkpoint=False)[0]
+
+    # -- checkpoints: a cache of the fold in the database, never a source of truth
+
+    def _checkpointed(self, incident_id: str, last: int) -> tuple[Incident, int] | None:
+        """The latest checkpoint, if this very code wrote it; anything else (another
+        version, a damaged row) is ignored and the log is folded from the start."""
+        found = self.store.checkpoint(incident_id)
+        if found is None or found[1] != checkpoint_format() or found[0] > last:
+            return None
+        try:
+            incident = pickle.loads(zlib.decompress(found[2]))
+        except Exception:  # a cache: whatever went wrong, the log is still there
+            return None
+        if not isinstance(incident, Incident) or incident.id != incident_id:
+            return None
+        self._saved[incident_id] = found[0]
+        return incident, found[0]
+
+    def _save_checkpoint(self, incident_id: str) -> None:
+        """Inside the caller's transaction, after the cached state's last event."""
+        incident, n = self._cache[incident_id]
+        state = zlib.compress(pickle.dumps(incident, protocol=pickle.HIGHEST_PROTOCOL), 1)
+        self.store.save_checkpoint(incident_id, n, checkpoint_format(), state)
+        self._saved[incident_id] = n
+
+    def checkpoint(self, *, at_least: int = 1) -> int:
+        """Checkpoint every cached incident `at_least` events past its last checkpoint."""
+        due = [
+            incident_id
+            for incident_id, (_, n) in self._cache.items()
+            if n - self._saved.get(incident_id, 0) >= at_least
+        ]
+        if due:
+            with self.store.transaction():
+                for incident_id in due:
+                    if self.store.last_n(incident_id) == self._cache[incident_id][1]:
+                        self._save_checkpoint(incident_id)
+        return len(due)
 
     def open_incident(self) -> str:
         """The one incident still in hand (active, or resolved but not closed),
@@ -669,44 +753,63 @@ class Runtime:
 
     def dispatch(self, limit: int = 200) -> int:
         """Reconcile sends whose outcome is unknown, then send what is queued, several at
-        once; every receipt is recorded in the database by this thread alone."""
+        once; every receipt is recorded in the database by this thread alone.
+
+        Two transports, one set of decisions (`_settle`, `_reconciled`, `_record`):
+
+        - the event loop (`_dispatch_async`), when a channel can send on it and more than
+          one send may be in flight: claims feed sends continuously, and receipts are
+          committed in batches as they come, while other sends are still on the wire;
+        - a thread pool, one claimed batch at a time (`_dispatch_threads`), otherwise. With
+          `concurrency=1` it sends in claim order, one by one, which keeps an exercise on a
+          virtual clock, its log and its report the same on every run.
+        """
+        if self._asynchronous():
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(self._dispatch_async(limit))
+        return self._dispatch_threads(limit)
+
+    def _asynchronous(self) -> bool:
+        if self.transport != "auto":
+            return self.transport == "async"
+        return self.concurrency > 1 and any(
+            isinstance(c, AsyncChannel) for c in self.channels.values()
+        )
+
+    def _dispatch_threads(self, limit: int) -> int:
         now = self.clock.now()
         checked = self.store.claim_unknown(self.worker, now, limit)
         for row in checked:
             with self.store.transaction():
-                self._reconcile(row)
+                self._reconciled(row, self._ask(row, now))
         claimed = self.store.claim(self.worker, now, limit)
         if not claimed:
             return len(checked)
-        withdrawn = [(row, why) for row in claimed if (why := self._superseded(row))]
-        rows = [row for row in claimed if not any(row is w for w, _ in withdrawn)]
-        routes = [(self._with_link(row, now), self._channel_for(row)) for row in rows]
+        rows, withdrawn = self._withdraw(claimed)
+        routes = self._routes(rows, now)
         if self.concurrency == 1 or len(rows) <= 1:
             receipts = [_send(route) for route in routes]
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
-            receipts = list(self._pool.map(_send, routes))
-        refused: WarroomError | None = None
-        try:
-            with self.store.transaction():  # one commit for the whole pass, not one per receipt
-                for row, why in withdrawn:
-                    self._record(row.message, Receipt(MessagePhase.FAILED, detail=why))
-                for row, outcome in zip(rows, receipts, strict=True):
-                    if isinstance(outcome, WarroomError):
-                        # misconfigured (a revoked token): nothing was processed, so the
-                        # message simply waits in the queue for the fixed configuration
-                        refused = refused or outcome
-                        self.store.postpone(row.id, OutboxPhase.QUEUED, now, str(outcome), now)
-                    else:
-                        self._settle(row, outcome)
-        except BaseException:
-            for row in claimed:
-                self._cache.pop(row.incident, None)
-            raise
-        if refused is not None:
-            raise refused  # every other receipt of the pass is already recorded
+            receipts = list(self._threads().map(_send, routes))
+        self._record_batch(
+            withdrawn + [(False, row, r) for row, r in zip(rows, receipts, strict=True)]
+        )
         return len(claimed) + len(checked)
+
+    def _withdraw(
+        self, claimed: list[OutboxRow]
+    ) -> tuple[list[OutboxRow], list[tuple[bool, OutboxRow, object]]]:
+        """Claimed rows to send, and the approval requests to record as not sent instead."""
+        sendable: list[OutboxRow] = []
+        withdrawn: list[tuple[bool, OutboxRow, object]] = []
+        for row in claimed:
+            why = self._superseded(row)
+            if why:
+                withdrawn.append((False, row, Receipt(MessagePhase.FAILED, detail=why)))
+            else:
+                sendable.append(row)
+        return sendable, withdrawn
 
     def _superseded(self, row: OutboxRow) -> str:
         """Why an approval request must not go out now (a newer version of the statement was
@@ -719,6 +822,195 @@ class Runtime:
         if draft is None or draft.version == message.version:
             return ""
         return f"not sent: v{message.version} was superseded by v{draft.version}"
+
+    def _threads(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        return self._pool
+
+    def _routes(
+        self, rows: list[OutboxRow], now: datetime
+    ) -> list[tuple[OutboxRow, Channel | None]]:
+        """Each claimed row with its link and channel; the incident is read once per batch."""
+        channels: dict[tuple[str, str], Channel | None] = {}
+        routes = []
+        for row in rows:
+            key = (row.incident, row.channel)
+            if key not in channels:
+                channels[key] = self._channel_for(row)
+            routes.append((self._with_link(row, now), channels[key]))
+        return routes
+
+    def _record_batch(self, batch: list[tuple[bool, OutboxRow, object]]) -> WarroomError | None:
+        """Record receipts (or reconciliations, flagged True) in one transaction.
+
+        A channel's misconfiguration (a revoked token) processed nothing: its messages wait,
+        retried with back-off until it is fixed, and the error goes on the timeline of each
+        incident it holds up, once. Everything else goes on: the other channels, the
+        timers. The error is returned for the worker to show, never raised."""
+        refused: WarroomError | None = None
+        held: dict[str, set[str]] = {}
+        now = self.clock.now()
+        try:
+            with self.store.transaction():
+                for reconciling, row, outcome in batch:
+                    if isinstance(outcome, WarroomError):
+                        refused = refused or outcome
+                        held.setdefault(row.channel, set()).add(row.incident)
+                        later = now + max(RECONCILE_AFTER, backoff(row.id, row.attempts))
+                        phase = OutboxPhase.UNKNOWN if reconciling else OutboxPhase.QUEUED
+                        self.store.postpone(row.id, phase, later, str(outcome), now)
+                    elif isinstance(outcome, BaseException):
+                        raise outcome
+                    elif reconciling:
+                        assert outcome is None or isinstance(outcome, Receipt)
+                        self._reconciled(row, outcome)
+                    else:
+                        assert isinstance(outcome, Receipt)
+                        self.channel_trouble.pop(row.channel, None)
+                        self._settle(row, outcome)
+        except BaseException:
+            for _, row, _ in batch:
+                self._cache.pop(row.incident, None)
+            raise
+        if refused is not None:
+            self._say_trouble(held, refused)
+        return refused
+
+    def _say_trouble(self, held: dict[str, set[str]], error: WarroomError) -> None:
+        """Put a channel's configuration error on the timelines it holds up, once per error."""
+        for channel, incidents in held.items():
+            if self.channel_trouble.get(channel) == str(error):
+                continue
+            self.channel_trouble[channel] = str(error)
+            text = (
+                f"the {channel} channel cannot send ({error}); its messages wait and are "
+                "retried with back-off until it is fixed, while everything else goes on"
+            )
+            for incident in sorted(incidents):
+                with contextlib.suppress(CommandRejected):  # a closed incident takes no notes
+                    self.submit(incident, NoteAdded(text=text, by="dispatcher"))
+
+    async def _dispatch_async(self, limit: int) -> int:
+        """The pass on the event loop: see `dispatch`. Up to `concurrency` sends per channel
+        are on the wire at once; claiming tops the queue up whenever half of it has gone, and
+        the recorder commits whatever receipts are ready, up to `receipts_per_commit`."""
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Queue[tuple[bool, OutboxRow, object]] = asyncio.Queue()
+        flying: set[asyncio.Task[None]] = set()
+        gates: dict[str, asyncio.Semaphore] = {}
+        window = max(limit, 2 * self.concurrency)
+        unrecorded = [0]
+        """Launched and not yet recorded (a finished task may not have left `flying` yet)."""
+
+        def launch(reconciling: bool, row: OutboxRow, work: Awaitable[object]) -> None:
+            async def run() -> None:
+                try:
+                    outcome = await work
+                except Exception as exc:  # recorded (or raised) by the recorder, in order
+                    outcome = exc
+                ready.put_nowait((reconciling, row, outcome))
+
+            task = loop.create_task(run())
+            flying.add(task)
+            task.add_done_callback(flying.discard)
+            unrecorded[0] += 1
+
+        def gate(channel: str) -> asyncio.Semaphore:
+            if channel not in gates:
+                gates[channel] = asyncio.Semaphore(self.concurrency)
+            return gates[channel]
+
+        done = 0
+        refused: WarroomError | None = None
+        try:
+            now = self.clock.now()
+            for row in self.store.claim_unknown(self.worker, now, limit):
+                launch(True, row, self._ask_async(row, now, gate(row.channel)))
+            claiming = True
+            while True:
+                if claiming and unrecorded[0] <= window // 2:
+                    now = self.clock.now()
+                    claimed = self.store.claim(self.worker, now, window - unrecorded[0])
+                    claiming = bool(claimed)
+                    rows, withdrawn = self._withdraw(claimed)
+                    if withdrawn:
+                        refused = self._record_batch(withdrawn) or refused
+                        done += len(withdrawn)
+                    for row, channel in self._routes(rows, now):
+                        launch(False, row, self._send_async(row, channel, gate(row.channel)))
+                if not unrecorded[0]:
+                    break
+                batch = [await ready.get()]
+                if ready.empty() and unrecorded[0] > 1:
+                    # one turn of the loop: answers already read off the sockets join this
+                    # commit, instead of a transaction each
+                    await asyncio.sleep(0)
+                while len(batch) < self.receipts_per_commit and not ready.empty():
+                    batch.append(ready.get_nowait())
+                unrecorded[0] -= len(batch)
+                refused = self._record_batch(batch) or refused
+                done += len(batch)
+        except BaseException:
+            # sends still on the wire finish; their rows stay `sending` until `recover`
+            # treats them as unknown outcomes, as after a crash
+            await asyncio.gather(*flying, return_exceptions=True)
+            raise
+        return done
+
+    async def _send_async(
+        self, row: OutboxRow, channel: Channel | None, gate: asyncio.Semaphore
+    ) -> Receipt | WarroomError:
+        if channel is None:
+            return _send((row, channel))
+        message = row.message
+        if isinstance(channel, SandboxChannel):
+            admitted = channel.admit(message)
+            if isinstance(admitted, Receipt):
+                return admitted
+            message, channel = admitted, channel.inner
+        async with gate:
+            try:
+                if self._can_await(channel):
+                    assert isinstance(channel, AsyncChannel)
+                    return await channel.send_async(message)
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._threads(), channel.send, message)
+            except WarroomError as exc:
+                return exc
+
+    def _can_await(self, channel: Channel) -> bool:
+        """`isinstance` on a Protocol inspects the class each time: asked once per channel."""
+        known = self._awaitable.get(id(channel))
+        if known is None:
+            known = self._awaitable[id(channel)] = isinstance(channel, AsyncChannel)
+        return known
+
+    def _ask(self, row: OutboxRow, now: datetime) -> Receipt | None:
+        """Whether an unanswered send went through, as the channel can tell (`CANNOT_TELL`
+        when it cannot ask at all)."""
+        channel = self.channels.get(row.channel)
+        if not isinstance(channel, Reconciler):
+            return CANNOT_TELL
+        return channel.reconcile(row.message, self._reconcile_since(row, now))
+
+    async def _ask_async(
+        self, row: OutboxRow, now: datetime, gate: asyncio.Semaphore
+    ) -> Receipt | None:
+        channel = self.channels.get(row.channel)
+        since = self._reconcile_since(row, now)
+        async with gate:
+            if isinstance(channel, AsyncReconciler):
+                return await channel.reconcile_async(row.message, since)
+            if isinstance(channel, Reconciler):
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    self._threads(), channel.reconcile, row.message, since
+                )
+        return CANNOT_TELL
+
+    def _reconcile_since(self, row: OutboxRow, now: datetime) -> datetime:
+        return (self.store.claimed_at(row.id) or now) - timedelta(minutes=1)
 
     def _with_link(self, row: OutboxRow, now: datetime) -> OutboxRow:
         """An e-mailed page or approval request gains its signed link as it goes out; the
@@ -765,16 +1057,13 @@ class Runtime:
         else:
             self._record(row.message, receipt)
 
-    def _reconcile(self, row: OutboxRow) -> None:
-        """Ask the provider whether an unanswered send went through, before resending."""
+    def _reconciled(self, row: OutboxRow, found: Receipt | None) -> None:
+        """What the provider said about an unanswered send decides: resend only what it
+        never accepted (or what a channel that cannot be asked has no record of)."""
         now = self.clock.now()
-        channel = self.channels.get(row.channel)
-        if not isinstance(channel, Reconciler):  # it cannot tell, and repeats nothing: resend
-            self.store.postpone(row.id, OutboxPhase.QUEUED, now, "resending: outcome unknown", now)
-            return
-        since = (self.store.claimed_at(row.id) or now) - timedelta(minutes=1)
-        found = channel.reconcile(row.message, since)
-        if found is None:
+        if found is CANNOT_TELL:  # it cannot tell, and repeats nothing: resend
+            self.store.postpone(row.id, OutboxPhase.QUEUED, now, found.detail, now)
+        elif found is None:
             detail = "not found at the provider; resending"
             self.store.postpone(row.id, OutboxPhase.QUEUED, now, detail, now)
         elif found.status == OutboxPhase.UNKNOWN and row.attempts >= MAX_ATTEMPTS:
@@ -790,7 +1079,8 @@ class Runtime:
         """Settle the outbox row and tell the engine, inside the caller's transaction."""
         incident_id = message.message.rsplit("-m", 1)[0]
         now = self.clock.now()
-        known = self.incident(incident_id).messages.get(message.message)
+        current = self._current(incident_id)
+        known = current[0].messages.get(message.message)
         if known is not None and not lc.can(lc.MESSAGE, receipt.status, known):
             # a status callback got there first (delivered before the send's own answer)
             self.store.settle(message.message, receipt.status, now, provider_id=receipt.provider_id)
@@ -808,18 +1098,32 @@ class Runtime:
         event = DeliveryReported(
             message=message.message, status=receipt.status, detail=receipt.detail, by="dispatcher"
         )
-        self._decide_and_append(incident_id, event, also=settle)
+        self._decide_and_append(incident_id, event, also=settle, current=current)
 
     def recover(self) -> int:
-        """At start: messages a dead worker left `sending` go back to the queue."""
-        return self.store.requeue_abandoned(self.clock.now() - SENDING_LEASE)
+        """At start: what a dead worker left `sending` is reconciled before any resend."""
+        return self.sweep()
+
+    def sweep(self) -> int:
+        """Rows claimed by a worker whose lease expired, or whose process on this host is
+        gone, become outcomes to reconcile (never resent blindly: the send may have
+        happened). Every pass does it, so a worker killed mid-fan-out and restarted at once,
+        or a node that died, loses nobody's message and sends nobody's twice."""
+        gone = [
+            owner
+            for owner in self.store.in_flight_owners()
+            if owner != self.worker and _process_gone(owner)
+        ]
+        return self.store.requeue_abandoned(self.clock.now() - self.lease, gone)
 
     def work(self) -> int:
         """Fire what is due and send what is queued until nothing is left for now."""
-        done = 0
+        done = self.sweep()
         while True:
             step = self.fire_due_timers() + self.dispatch()
             if not step:
+                if done:
+                    self.checkpoint(at_least=CHECKPOINT_AT_PASS_END)
                 return done
             done += step
 
@@ -849,6 +1153,24 @@ class Runtime:
         return done + self.work()
 
 
+_FORMAT: list[str] = []
+
+
+def checkpoint_format() -> str:
+    """Which code a checkpoint comes from: the version and the source of the modules whose
+    classes it pickles. A checkpoint from other code is never unpickled into this one."""
+    if not _FORMAT:
+        import warroom
+        from warroom import engine, playbook, roster
+
+        digest = hashlib.sha256(warroom.__version__.encode())
+        for package in (engine, playbook, roster):
+            for path in sorted(Path(package.__path__[0]).glob("*.py")):
+                digest.update(path.read_bytes())
+        _FORMAT.append(f"pickle-{pickle.HIGHEST_PROTOCOL}:{digest.hexdigest()[:16]}")
+    return _FORMAT[0]
+
+
 def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt | WarroomError:
     """One send; a channel's misconfiguration is returned, not raised, so that the other
     messages of the pass are still recorded before the worker stops."""
@@ -859,6 +1181,21 @@ def _send(route: tuple[OutboxRow, Channel | None]) -> Receipt | WarroomError:
         return channel.send(row.message)
     except WarroomError as exc:
         return exc
+
+
+def _process_gone(owner: str) -> bool:
+    """Whether a worker id (`host:pid`) names a process of this host that no longer runs.
+    On another host nobody can tell: there, only the lease says."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _e164(sender: str) -> str:

@@ -37,6 +37,17 @@ def _compiled(
     return playbook, roster
 
 
+_CAPTURED: dict[
+    tuple[str, str, str, str, tuple[tuple[str, str], ...]], tuple[Playbook, Roster]
+] = {}
+"""What `capture` compiled, for the activation that follows it to use as is."""
+
+
+@lru_cache(maxsize=32)
+def _compiled_playbook(playbook_file: str, playbook_text: str) -> Playbook:
+    return compile_playbook(parse_yaml(playbook_text, playbook_file))[0]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     playbook_file: str
@@ -60,7 +71,7 @@ class Snapshot:
             texts[name] = read(name)
             return texts[name]
 
-        compile_roster(roster_source, roster_path.parent, recording)
+        roster, _ = compile_roster(roster_source, roster_path.parent, recording)
         snapshot = cls(
             str(playbook_path),
             playbook_path.read_text(encoding="utf-8"),
@@ -68,7 +79,11 @@ class Snapshot:
             roster_path.read_text(encoding="utf-8"),
             texts,
         )
-        playbook, roster = snapshot.compile()
+        playbook = snapshot.compile_playbook()
+        # validated once: activation compiles the same texts, and finds this result
+        _CAPTURED[snapshot._key()] = (playbook, roster)
+        while len(_CAPTURED) > 8:
+            del _CAPTURED[next(iter(_CAPTURED))]
         problems = [
             d
             for d in check_against_roster(playbook, playbook_source, roster)
@@ -78,15 +93,24 @@ class Snapshot:
             raise InvalidInput(problems)
         return snapshot
 
-    def compile(self) -> tuple[Playbook, Roster]:
-        """The compiled playbook and roster; incidents sharing these texts share the result."""
-        return _compiled(
+    def _key(self) -> tuple[str, str, str, str, tuple[tuple[str, str], ...]]:
+        return (
             self.playbook_file,
             self.playbook_text,
             self.roster_file,
             self.roster_text,
             tuple(sorted(self.csv.items())),
         )
+
+    def compile(self) -> tuple[Playbook, Roster]:
+        """The compiled playbook and roster; incidents sharing these texts share the result."""
+        key = self._key()
+        return _CAPTURED.get(key) or _compiled(*key)
+
+    def compile_playbook(self) -> Playbook:
+        """The playbook alone: what reading an incident's log needs (its time zone, its
+        titles), without validating every contact of a 10,000-row list again."""
+        return _compiled_playbook(self.playbook_file, self.playbook_text)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -31,6 +31,8 @@ class Health(BaseModel):
     """`in process`, `--no-worker`, or why it is not ready."""
     last_pass: str | None = None
     freshest_heartbeat: str | None = None
+    channels_failing: dict[str, str] = {}
+    """Channels that cannot send now, and why: the node is up, these messages wait."""
 
 
 def create_app(desk: Desk) -> FastAPI:
@@ -113,4 +115,5 @@ def _readiness(desk: Desk) -> Health:
         worker=worker,
         last_pass=pulse.last_pass.isoformat() if pulse.last_pass else None,
         freshest_heartbeat=freshest,
+        channels_failing=dict(pulse.trouble),
     )

@@ -27,6 +27,8 @@ class WorkerPulse:
 
     last_pass: datetime | None = None
     error: str = ""
+    trouble: dict[str, str] = field(default_factory=dict)
+    """Channels that cannot send (a revoked token): shown, while the rest goes on."""
 
 
 @dataclass

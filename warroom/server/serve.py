@@ -165,8 +165,9 @@ def _work(
             try:
                 runtime.work()
                 pulse.error = ""
-            except WarroomError as exc:  # a misconfigured channel: say so, keep the timers
+            except WarroomError as exc:  # the database: say so, try again next pass
                 pulse.error = str(exc)
+            pulse.trouble = dict(runtime.channel_trouble)
             now = clock.now()
             pulse.last_pass = now
             if beaten is None or now - beaten >= HEARTBEAT_EVERY:

@@ -100,7 +100,7 @@ class MemoryStore:
         self.timers: dict[tuple[str, str], _Timer] = {}
         self.inbound_log: list[InboundEntry] = []
         self.alerts: list[_Alert] = []
-        self.heartbeats: dict[str, datetime] = {}
+        self.beats: dict[str, datetime] = {}
         self.links: dict[str, ViewLink] = {}
         self._depth = 0
         self._undo: list[Callable[[], object]] = []
@@ -184,6 +184,40 @@ class MemoryStore:
 
     def last_n(self, incident_id: str) -> int:
         return len(self.log.get(incident_id, ()))
+
+    def recent_events(self, incident_id: str, limit: int) -> list[StoredEvent]:
+        noted = [e for e in self.log.get(incident_id, []) if e.notes]
+        return noted[-limit:] if limit > 0 else []
+
+    def events_except(self, incident_id: str, kind: str) -> list[StoredEvent]:
+        return [e for e in self.log.get(incident_id, []) if e.event.kind != kind or e.notes]
+
+    def delivery_counts(self, incident_id: str) -> list[tuple[str, str, str, int, str, str]]:
+        groups: dict[tuple[str, str, str], list[_Outbox]] = {}
+        for row in sorted(self.outbox_rows.values(), key=lambda r: (r.event_seq, r.rowid)):
+            if row.incident == incident_id:
+                who = row.message.audience or row.message.purpose
+                groups.setdefault((who, row.channel, row.state), []).append(row)
+        found = []
+        for (who, channel, state), rows in groups.items():
+            times = [r.updated_at for r in rows if r.updated_at is not None]
+            first = min(times).isoformat() if times else ""
+            last = max(times).isoformat() if times else ""
+            found.append((who, channel, state, len(rows), first, last))
+        return found
+
+    def outbox_counts(self, incident_id: str) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for row in self.outbox_rows.values():
+            if row.incident == incident_id:
+                counts[row.state] = counts.get(row.state, 0) + 1
+        return counts
+
+    def checkpoint(self, incident_id: str) -> tuple[int, str, bytes] | None:
+        return None  # a simulated run never reopens an incident: nothing to save time on
+
+    def save_checkpoint(self, incident_id: str, n: int, form: str, state: bytes) -> None:
+        """Not kept, as `checkpoint` says."""
 
     def append(
         self,
@@ -377,14 +411,13 @@ class MemoryStore:
             updated_at=now,
         )
 
-    def requeue_abandoned(self, older_than: datetime) -> int:
+    def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
         count = 0
         with self.transaction():
             for row in list(self.outbox_rows.values()):
-                if (
-                    row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING)
-                    and row.claimed_at is not None
-                    and row.claimed_at <= older_than
+                if row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING) and (
+                    (row.claimed_at is not None and row.claimed_at <= older_than)
+                    or row.claimed_by in owners
                 ):
                     self._change(
                         row,
@@ -394,6 +427,27 @@ class MemoryStore:
                     )
                     count += 1
         return count
+
+    def heartbeats(self) -> list[tuple[str, datetime]]:
+        return sorted(self.beats.items(), key=lambda item: item[1], reverse=True)
+
+    def holdings(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for owner in (
+            row.claimed_by
+            for row in self.outbox_rows.values()
+            if row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING) and row.claimed_by
+        ):
+            counts[owner] = counts.get(owner, 0) + 1
+        return counts
+
+    def in_flight_owners(self) -> set[str]:
+        in_flight = (OutboxPhase.SENDING, OutboxPhase.RECONCILING)
+        return {
+            row.claimed_by
+            for row in self.outbox_rows.values()
+            if row.state in in_flight and row.claimed_by is not None
+        }
 
     def settle(
         self,
@@ -521,12 +575,12 @@ class MemoryStore:
         return len(live)
 
     def beat(self, worker: str, at: datetime) -> None:
-        self.heartbeats[worker] = at
+        self.beats[worker] = at
 
     def last_heartbeat(self) -> tuple[str, datetime] | None:
-        if not self.heartbeats:
+        if not self.beats:
             return None
-        worker, at = max(self.heartbeats.items(), key=lambda kv: kv[1])
+        worker, at = max(self.beats.items(), key=lambda kv: kv[1])
         return worker, at
 
     def ping(self) -> None:

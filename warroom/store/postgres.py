@@ -124,6 +124,12 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at  TIMESTAMPTZ
     );
     CREATE INDEX view_links_incident ON view_links (incident);
+    CREATE TABLE checkpoints (
+        incident    TEXT PRIMARY KEY REFERENCES incidents(id),
+        n           INTEGER NOT NULL,
+        format      TEXT NOT NULL,
+        state       BYTEA NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -257,23 +263,86 @@ class PostgresStore:
                 "SELECT * FROM events WHERE incident = %s AND n > %s ORDER BY n",
                 (incident_id, after),
             ).fetchall()
-        return [
-            StoredEvent(
-                seq=row["seq"],
-                incident=row["incident"],
-                n=row["n"],
-                at=row["at"],
-                event=self._event(row["body"]),
-                notes=tuple(json.loads(row["notes"])),
-            )
-            for row in rows
-        ]
+        return [self._stored(row) for row in rows]
 
     def _event(self, body: str) -> Event:
         try:
             return event_from_json(json.loads(body))
         except UnreadableEvent as exc:
             raise StoreError(f"database {self.location}: the event log holds {exc}") from exc
+
+    def recent_events(self, incident_id: str, limit: int) -> list[StoredEvent]:
+        """The last `limit` events that left notes, oldest first: what `status` shows."""
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT * FROM events WHERE incident = %s AND notes != '[]'"
+                " ORDER BY n DESC LIMIT %s",
+                (incident_id, limit),
+            ).fetchall()
+        return [self._stored(row) for row in reversed(rows)]
+
+    def events_except(self, incident_id: str, kind: str) -> list[StoredEvent]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT * FROM events WHERE incident = %s AND (kind != %s OR notes != '[]')"
+                " ORDER BY n",
+                (incident_id, kind),
+            ).fetchall()
+        return [self._stored(row) for row in rows]
+
+    def _stored(self, row: dict[str, Any]) -> StoredEvent:
+        return StoredEvent(
+            seq=row["seq"],
+            incident=row["incident"],
+            n=row["n"],
+            at=row["at"],
+            event=self._event(row["body"]),
+            notes=tuple(json.loads(row["notes"])),
+        )
+
+    def delivery_counts(self, incident_id: str) -> list[tuple[str, str, str, int, str, str]]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT COALESCE(body::jsonb->>'audience', body::jsonb->>'purpose') AS who,"
+                " channel, state, COUNT(*) AS n, MIN(updated_at) AS first,"
+                " MAX(updated_at) AS last FROM outbox WHERE incident = %s"
+                " GROUP BY who, channel, state ORDER BY MIN(event_seq), who, channel, state",
+                (incident_id,),
+            ).fetchall()
+        return [
+            (
+                r["who"] or "",
+                r["channel"],
+                r["state"],
+                int(r["n"]),
+                r["first"].isoformat(),
+                r["last"].isoformat(),
+            )
+            for r in rows
+        ]
+
+    def outbox_counts(self, incident_id: str) -> dict[str, int]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT state, COUNT(*) AS n FROM outbox WHERE incident = %s GROUP BY state",
+                (incident_id,),
+            ).fetchall()
+        return {row["state"]: int(row["n"]) for row in rows}
+
+    def checkpoint(self, incident_id: str) -> tuple[int, str, bytes] | None:
+        with self._errors():
+            row = self.db.execute(
+                "SELECT n, format, state FROM checkpoints WHERE incident = %s", (incident_id,)
+            ).fetchone()
+        return (int(row["n"]), str(row["format"]), bytes(row["state"])) if row else None
+
+    def save_checkpoint(self, incident_id: str, n: int, form: str, state: bytes) -> None:
+        self.db.execute(
+            "INSERT INTO checkpoints (incident, n, format, state) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (incident) DO UPDATE SET n = excluded.n, format = excluded.format,"
+            " state = excluded.state",
+            (incident_id, n, form, state),
+        )
 
     def last_n(self, incident_id: str) -> int:
         self._lock(f"incident:{incident_id}")
@@ -612,19 +681,43 @@ class PostgresStore:
         found: datetime | None = row["claimed_at"] if row else None
         return found
 
-    def requeue_abandoned(self, older_than: datetime) -> int:
+    def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
         with self.transaction():
             cursor = self.db.execute(
                 "UPDATE outbox SET state = %s, not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN (%s, %s) AND claimed_at <= %s",
+                " WHERE state IN (%s, %s) AND (claimed_at <= %s OR claimed_by = ANY(%s))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
                     older_than,
+                    list(owners),
                 ),
             )
         return cursor.rowcount
+
+    def heartbeats(self) -> list[tuple[str, datetime]]:
+        with self._errors():
+            rows = self.db.execute("SELECT worker, at FROM heartbeats ORDER BY at DESC").fetchall()
+        return [(row["worker"], row["at"]) for row in rows]
+
+    def holdings(self) -> dict[str, int]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT claimed_by, COUNT(*) AS n FROM outbox WHERE state IN (%s, %s)"
+                " AND claimed_by IS NOT NULL GROUP BY claimed_by",
+                (OutboxPhase.SENDING, OutboxPhase.RECONCILING),
+            ).fetchall()
+        return {row["claimed_by"]: int(row["n"]) for row in rows}
+
+    def in_flight_owners(self) -> set[str]:
+        with self._errors():
+            rows = self.db.execute(
+                "SELECT DISTINCT claimed_by FROM outbox WHERE state IN (%s, %s)"
+                " AND claimed_by IS NOT NULL",
+                (OutboxPhase.SENDING, OutboxPhase.RECONCILING),
+            ).fetchall()
+        return {row["claimed_by"] for row in rows}
 
     def settle(
         self,

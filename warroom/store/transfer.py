@@ -36,6 +36,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "heartbeats": ("worker", "at"),
     "alert_keys": ("key", "incident", "source", "opened_at", "fingerprints", "resolved"),
     "view_links": ("id", "incident", "created_at", "expires_at", "created_by", "revoked_at"),
+    "checkpoints": ("incident", "n", "format", "state"),
 }  # fmt: skip
 """In the order foreign keys need them."""
 TIMES = {
