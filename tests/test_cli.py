@@ -161,7 +161,7 @@ def test_diagram_is_mermaid(mini: Path) -> None:
     assert "  assemble --> approve_holding" in lines
     assert "  approve_holding --> release_holding" in lines
     assert "  assemble -. not acknowledged .-> assemble_esc0" in lines
-    assert any(line.startswith("  assemble_esc1{{") and "raise to major" in line for line in lines)
+    assert any(line.startswith("  assemble_esc1{{") and "propose major" in line for line in lines)
 
 
 def test_installed_command_never_shows_a_traceback(mini: Path) -> None:

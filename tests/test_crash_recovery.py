@@ -40,8 +40,9 @@ FIRST_RUNG = [  # +10m: each silent role holder is replaced by the next candidat
     "Legal approver: Dawid Lis did not acknowledge; moves to Ewa Wiśniewska (candidate 2, "
     "tag:counsel)",
 ]
-SECOND_RUNG = [  # +20m: the CEO is paged and the level goes up
-    "Level raised from minor to major (Assemble the crisis team not acknowledged)",
+SECOND_RUNG = [  # +20m: the CEO is paged and the level is proposed (silence never confirms)
+    "Level major proposed, not confirmed (Assemble the crisis team not acknowledged): its "
+    "pages go out; nothing for outside audiences waits on it (`warroom confirm-level`)",
     "Spokesperson: at level major, Celina Wójcik takes over from Anna Kowalska (tag:ceo)",
 ]
 
@@ -108,7 +109,7 @@ class Desk:
 
     def assert_everything_sent_once(self) -> None:
         outbox, sent = self.outbox(), self.sent()
-        assert set(outbox.values()) == {"delivered"}
+        assert set(outbox.values()) == {"printed"}  # a transcript: nobody received them
         assert sorted(sent) == sorted(outbox)  # every key, each exactly once
         assert len(sent) == len(outbox)
 
@@ -182,8 +183,8 @@ def test_worker_killed_before_dispatch_sends_everything_once_after_restart(desk:
         assert written.count(note) == 1, note
     assert sum("paged Celina Wójcik, code" in n for n in written) == 1  # the CEO page, once
     status = desk.ok("status", minutes=40).stdout
-    assert "level major" in status
-    assert f"Messages: {len(desk.outbox())} delivered" in status
+    assert "level minor (major proposed, not confirmed)" in status
+    assert f"Messages: {len(desk.outbox())} printed" in status  # a transcript, not a person
 
 
 def test_worker_killed_at_25m_had_committed_both_overdue_rungs(desk: Desk) -> None:
@@ -206,7 +207,7 @@ def test_worker_started_late_catches_up_on_every_overdue_rung(desk: Desk) -> Non
     desk.ok(*RUN, minutes=25)
     timeline = desk.timeline(minutes=25)
     assert len(escalations(timeline)) == 2  # +10m and +20m were both due
-    assert "level major" in desk.ok("status", minutes=25).stdout
+    assert "(major proposed, not confirmed)" in desk.ok("status", minutes=25).stdout
 
     desk.ok(*RUN, minutes=45)
     # the repeats due at +30m and +40m come as one re-page, not a burst of two

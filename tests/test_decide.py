@@ -202,7 +202,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("correct what was never released", fresh, ev.CorrectionIssued(statement="holding", reason="typo"), "Holding statement has not been released; there is nothing to correct"),
     ("correct an unknown statement", fresh, ev.CorrectionIssued(statement="tweet", reason="typo"), "unknown statement 'tweet' (expected one of: "),
     ("receipt for an unknown message", fresh, ev.DeliveryReported(message="m0", status="sent"), "unknown message 'm0' in incident breach-1"),
-    ("receipt with an unknown status", fresh, lambda d: ev.DeliveryReported(message=d.sent("page")[0].message, status="lost"), "unknown delivery status 'lost' (expected sent, delivered, failed or undeliverable)"),
+    ("receipt with an unknown status", fresh, lambda d: ev.DeliveryReported(message=d.sent("page")[0].message, status="lost"), "unknown delivery status 'lost' (expected sent, delivered, printed, withheld, failed or undeliverable)"),
     ("cancel without a reason", fresh, ev.Cancelled(reason=""), "cancelling needs a reason"),
     ("close an active incident", fresh, ev.Closed(), "incident breach-1 is active; cannot close (possible now: resolve, cancel)"),
     ("raise once resolved", resolved, ev.LevelRaised(level="crisis"), "incident breach-1 is resolved"),
@@ -719,6 +719,35 @@ def an_earlier_version_fails_over_by_e_mail_only() -> Desk:
     return desk
 
 
+def printed_staff_messages_let_the_media_go_but_are_not_delivered() -> Desk:
+    """Printed (no channel configured) is settled, so staff first goes on at once; it is said
+    on the timeline and never failed over, since the other channel printed alike."""
+    desk = Desk().approved_holding()
+    staff = desk.sent("statement", audience="employees")
+    desk.report("printed", staff)
+    assert desk.sent("statement", audience="media")
+    assert {desk.incident.messages[m.message].state for m in staff} == {"printed"}
+    assert not desk.saw("failed over")
+    assert not desk.saw("printed")  # counted per audience on the timeline, not one by one
+    page = desk.sent("page", person="ewa-wisniewska", channel="sms")
+    desk.report("printed", page)
+    assert desk.saw("Page to Ewa Wiśniewska by sms printed, not sent: nobody received it")
+    return desk
+
+
+def a_withheld_page_acknowledges_nothing_and_the_ladder_climbs() -> Desk:
+    """A page the exercise sandbox kept back was seen by nobody: like a failed one, it leaves
+    the step waiting, and the escalation ladder goes on."""
+    desk = Desk()
+    pages = desk.sent("page", person="ewa-wisniewska")
+    desk.report("withheld", pages)
+    assert desk.saw("Page to Ewa Wiśniewska by sms withheld, not sent")
+    assert desk.step("assemble") == "paged"
+    desk.wait(BOOK.step("assemble").escalations[0].after.total_seconds() / 60)
+    assert desk.step("assemble") == "escalated"
+    return desk
+
+
 def a_level_already_reached_changes_nothing() -> Desk:
     desk = Desk()
     desk.decide(ev.Reassigned(role="spokesperson", person="krzysztof-mazur"))
@@ -768,6 +797,8 @@ SCENARIOS: list[Callable[[], Desk]] = [
     a_notice_cannot_fail_over,
     an_earlier_version_fails_over_by_e_mail_only,
     a_level_already_reached_changes_nothing,
+    printed_staff_messages_let_the_media_go_but_are_not_delivered,
+    a_withheld_page_acknowledges_nothing_and_the_ladder_climbs,
 ]
 
 

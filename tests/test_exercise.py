@@ -155,6 +155,7 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     from warroom.channels.testing import Mailbox, free_port
     from warroom.channels.twilio_sms import TwilioSms
     from warroom.channels.twilio_standin import TwilioStandIn
+    from warroom.exercise.report import score
     from warroom.exercise.runner import Exercise
     from warroom.library import load_library
     from warroom.runtime.clock import VirtualClock
@@ -197,6 +198,13 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
             assert {m.audience for m in released} >= {"employees", "media"}
             assert {m["to"] for m in twilio.messages} == {piotr.phone}
             assert all(m["body"].startswith(EXERCISE_MARK) for m in twilio.messages)
+            # issue 13: kept back is `withheld`, never `delivered`, and the report says so
+            others = [m for m in released if m.person != "piotr-zielinski"]
+            assert others
+            assert {m.state for m in others} == {"withheld"}
+            report = score(spec, incident, store.events(result.incident), result.ended)
+            assert {row["state"] for row in report.not_received} == {"withheld"}
+            assert "## Messages nobody received" in report.to_markdown()
         assert result.ended - spec.start <= timedelta(days=3)
     finally:
         store.close()

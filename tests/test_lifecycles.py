@@ -56,4 +56,8 @@ def test_predicates_name_the_states_they_stand_for() -> None:
         True,
         True,
         True,
+        True,
+        True,
     ]
+    assert {"printed", "withheld"} == lc.MESSAGE_NOT_RECEIVED
+    assert not lc.MESSAGE_NOT_RECEIVED & {"sent", "delivered"}

@@ -305,3 +305,37 @@ def test_status_names_the_roles_a_page_step_still_waits_for(warroom: Run) -> Non
     assert code == 0
     assert "Not done: Assemble" in out
     assert "waits for Legal approver (Dawid Lis) to acknowledge" in out
+
+
+def test_printed_messages_are_said_to_be_printed_never_delivered(warroom: Run) -> None:
+    """Issue 13, finding 1: with no Twilio or SMTP configured, messages are printed to the
+    terminal. The worker says so loudly at start, and `status` and the timeline call them
+    `printed`, never `delivered`."""
+    assert warroom(*ACTIVATE, "--as", "anna")[0] == 0
+    code, out, err = warroom("run", "--until-idle")
+    assert code == 0, err
+    said = " ".join(err.split())
+    assert "NOT SENDING SMS AND EMAIL: no sms and email channel is configured" in said
+    assert "--> sms to Anna Kowalska <+48601234567>" in out  # the terminal had it instead
+    code, out, _ = warroom("status")
+    assert code == 0
+    assert "delivered" not in out
+    messages = next(line for line in out.splitlines() if line.startswith("Messages:"))
+    assert messages.endswith(" printed")
+    assert "Not received by anyone" in out
+    code, out, _ = warroom("timeline")  # deliveries counted per audience and outcome
+    assert "delivered" not in out
+    assert "printed" in out.split("Deliveries", 1)[1]
+    code, out, _ = warroom("timeline", "--all")  # and every report, a page said one by one
+    assert "Page to Anna Kowalska by sms printed, not sent: nobody received it" in " ".join(
+        out.split()
+    )
+    assert "delivered" not in out
+
+
+def test_a_transcript_is_said_to_reach_nobody(warroom: Run, tmp_path: Path) -> None:
+    assert warroom(*ACTIVATE, "--as", "anna")[0] == 0
+    code, _, err = warroom("run", "--until-idle", "--transcript", str(tmp_path / "t.jsonl"))
+    assert code == 0, err
+    assert "NOT SENDING SMS AND EMAIL" in err
+    assert "printed to the transcript" in " ".join(err.split())

@@ -37,7 +37,7 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     store = SqliteStore.open(tmp_path / "warroom.db")
     with store.transaction():
         store.create_incident(INCIDENT, "outage", "Service outage", "minor", False, {}, T0)
-        effects = [message(n) for n in (1, 2, 3)]
+        effects = [message(n) for n in (1, 2, 3, 4, 5)]
         store.append(INCIDENT, 1, NoteAdded(text="go"), T0, [], effects, state="active", level="")
     yield store
     store.close()
@@ -90,6 +90,10 @@ def test_every_store_operation_makes_a_declared_move_and_every_move_is_made(
         (2, "failed", settle(2, "failed")),
         (3, "claim", claim),
         (3, "undeliverable", settle(3, "undeliverable")),
+        (4, "claim", claim),
+        (4, "printed", settle(4, "printed")),  # no channel configured: the terminal had it
+        (5, "claim", claim),
+        (5, "withheld", settle(5, "withheld")),  # the exercise sandbox kept it back
     ]
     moves = {move.trigger: move for move in OUTBOX_LIFECYCLE.moves}
     made: set[str] = set()

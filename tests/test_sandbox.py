@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from warroom.engine import events as ev
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
+from warroom.server.board import WORDS, build
 from warroom.store.sqlite import SqliteStore
 
 T0 = datetime.fromisoformat("2026-11-16T10:00:00+01:00")
@@ -35,10 +37,20 @@ def test_an_exercise_reaches_only_its_participants(mini: Path, tmp_path: Path) -
         runtime.submit(incident, ev.Approved(statement="holding", person="dawid"))
         runtime.run_until(T0 + timedelta(hours=1))
 
-        # the playbook released to staff and press: the engine believes all of it went out
+        # the playbook released to staff and press: only Anna's messages were delivered; the
+        # rest were withheld, and the incident says so rather than "delivered"
         statements = list(runtime.incident(incident).messages.values())
         assert len({m.recipient for m in statements}) > 3
-        assert {m.state for m in statements} == {"delivered"}
+        assert {m.state for m in statements if m.person == "anna"} == {"delivered"}
+        assert {m.state for m in statements if m.person != "anna"} == {"withheld"}
+        # and the war-room page counts them apart, never as delivered
+        state = runtime.incident(incident)
+        board = build(state, store.outbox(incident), [], T0 + timedelta(hours=1), WORDS["en"])
+        shown: Counter[str] = Counter()
+        for line in board.delivery:
+            shown.update(dict(line.counts))
+        assert shown["withheld"] == sum(m.person != "anna" for m in statements)
+        assert shown["delivered"] == sum(m.person == "anna" for m in statements)
         # but only Anna's phone and mailbox were ever handed to a channel
         reached = {m.address for m in sms.sent + email.sent}
         assert reached == {"+48601234567", "anna@acme.example"}

@@ -215,6 +215,8 @@ def test_serve_stops_cleanly_on_sigterm(mini: Path, tmp_path: Path) -> None:
         process.kill() if process.poll() is None else None
     assert process.returncode == 0, stderr
     assert "not configured: /twilio/*" in stderr
+    # issue 13: said loudly, at start, that nothing configured is sent
+    assert "NOT SENDING SMS AND EMAIL: no sms and email channel is configured" in stderr
     assert "Traceback" not in stderr
 
 

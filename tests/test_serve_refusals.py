@@ -213,8 +213,12 @@ def test_a_callback_without_its_fields_names_them(desk: Desk) -> None:
     ("sender", "body", "answer"),
     [
         ("+48699999999", "ok", "Nothing was done: this number is not on the crisis team"),
-        (ANNA, "", "Nic nie zrobiono: odpowiedz ACK, APPROVE lub REJECT"),
-        (ANNA, "x" * 5000, "Nic nie zrobiono: odpowiedz ACK, APPROVE lub REJECT"),
+        (ANNA, "", "Nic nie zrobiono: odpowiedz ACK, APPROVE, REJECT lub POTWIERDZAM POZIOM"),
+        (
+            ANNA,
+            "x" * 5000,
+            "Nic nie zrobiono: odpowiedz ACK, APPROVE, REJECT lub POTWIERDZAM POZIOM",
+        ),
         (ANNA, "APPROVE 0000", "Nic nie zrobiono: nic nie czeka na tę odpowiedź"),
         (ANNA, "APPROVE", "Nic nie zrobiono: zatwierdzenie wymaga kodu"),
         ("not a number", "ok", "Nothing was done: this number is not on the crisis team"),

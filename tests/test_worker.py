@@ -30,6 +30,8 @@ def test_worker_stops_cleanly_on_signal(mini: Path, tmp_path: Path, stop: signal
         text=True,
     )
     assert worker.stderr is not None
+    warning = worker.stderr.readline()  # first, loudly: nothing configured is sent
+    assert "NOT SENDING SMS AND EMAIL" in warning
     ready = worker.stderr.readline()  # blocks until the worker is in its loop
     assert "running on" in ready
     worker.send_signal(stop)

@@ -37,8 +37,10 @@ def test_yes_no_on_off_stay_text() -> None:
         ('a: "open\nb: 2\n', "f.yaml:3:1: YAML syntax: found unexpected end of stream"),
         ("a: [1, 2\n", "f.yaml:2:1: YAML syntax: did not find expected ',' or ']'"),
         ("? [a]\n: 1\n", "f.yaml:1:3: a key must be plain text, not a list or mapping"),
+        # found by tests/test_library_properties.py: the reader's error had no line at all
+        ("a: 1\nb: x\x07y\n", "f.yaml:2:5: YAML syntax: character U+0007 is not allowed"),
     ],
-    ids=["duplicate-key", "tab", "unclosed-quote", "unclosed-list", "complex-key"],
+    ids=["duplicate-key", "tab", "unclosed-quote", "unclosed-list", "complex-key", "control"],
 )
 def test_malformed_yaml_is_reported_with_position(text: str, expected: str) -> None:
     with pytest.raises(InvalidInput) as exc:

@@ -94,7 +94,7 @@ def describe_rung(rung: Escalation) -> str:
     if rung.page:
         parts.append("page " + ", ".join(rung.page))
     if rung.raise_level:
-        parts.append(f"raise to {rung.raise_level}")
+        parts.append(f"propose {rung.raise_level}")  # a person confirms it: see levels.py
     if rung.repeat:
         parts.append(f"repeat every {format_duration(rung.repeat)} until acknowledged")
     return f"+{format_duration(rung.after)}: " + "; ".join(parts)

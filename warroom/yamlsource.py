@@ -186,7 +186,22 @@ def _syntax_error(exc: yaml.YAMLError, file: str, text: str) -> Diagnostic:
                 problem += f" at line {exc.context_mark.line + 1}"
             problem += ")"
         return Diagnostic(file, line, column, "", f"YAML syntax: {problem}")
-    return Diagnostic(file, 0, 0, "", f"YAML syntax: {exc}")
+    if isinstance(exc, yaml.reader.ReaderError):
+        # a control character: the reader knows its offset, not a line; count it out, so
+        # that this error too names file and line
+        position = min(max(exc.position, 0), len(text))
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return Diagnostic(
+            file,
+            line,
+            column,
+            "",
+            f"YAML syntax: character U+{ord(character):04X} is not allowed "
+            "(control characters cannot appear in YAML)",
+        )
+    return Diagnostic(file, 1, 1, "", f"YAML syntax: {exc}")
 
 
 def parse_yaml(text: str, file: str) -> Source:

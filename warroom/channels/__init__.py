@@ -21,7 +21,9 @@ from warroom.engine.effects import SendMessage
 
 @dataclass(frozen=True)
 class Receipt:
-    status: str  # sent | delivered | failed | undeliverable, or unknown (no answer came)
+    status: str
+    """sent | delivered | failed | undeliverable, unknown (no answer came), or printed (the
+    terminal had it instead) | withheld (the exercise sandbox kept it back): never delivered."""
     provider_id: str | None = None
     detail: str = ""
     retryable: bool = False

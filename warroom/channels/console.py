@@ -1,8 +1,10 @@
 """Channels that need no provider: a terminal, and a transcript file.
 
 They are what an incident lead sees before SMS and e-mail are configured, and what tests and
-exercises read back. The transcript remembers every idempotency key it has written, so a
-message handed to it twice (a worker that died mid-send) is written once.
+exercises read back. Their receipts say `printed`, never `delivered`: nobody received the
+message, and the timeline and `status` must not say otherwise. The transcript remembers every
+idempotency key it has written, so a message handed to it twice (a worker that died
+mid-send) is written once.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ class ConsoleChannel:
             head += f" | {message.subject}"
         self.stream.write(f"{head}\n    " + message.text.replace("\n", "\n    ") + "\n")
         self.stream.flush()
-        return Receipt("delivered", provider_id=f"console-{message.message}")
+        return Receipt(
+            "printed",
+            provider_id=f"console-{message.message}",
+            detail=f"{self.name} not configured: printed to the terminal",
+        )
 
     def close(self) -> None:
         self.stream.flush()
@@ -51,7 +57,11 @@ class TranscriptChannel:
                 out.write(json.dumps(message.to_json(), ensure_ascii=False) + "\n")
                 out.flush()
             self.keys.add(message.key)
-        return Receipt("delivered", provider_id=f"transcript-{message.message}")
+        return Receipt(
+            "printed",
+            provider_id=f"transcript-{message.message}",
+            detail=f"written to the transcript {self.path.name}",
+        )
 
     def close(self) -> None:
         """Nothing is held open between messages."""

@@ -20,6 +20,26 @@ def build_channels(settings: ChannelSettings, console: IO[str]) -> dict[str, Cha
     return channels
 
 
+def printing(settings: ChannelSettings) -> list[str]:
+    """The channels with no provider configured: their messages are printed to the terminal,
+    recorded `printed`, and reach nobody. Said loudly at the start of `run` and `serve`."""
+    return [
+        kind for kind, ready in (("sms", settings.twilio), ("email", settings.smtp)) if not ready
+    ]
+
+
+def printing_warning(kinds: list[str], where: str = "the terminal") -> str:
+    """One line naming what will be printed instead of sent, or "" when everything sends."""
+    if not kinds:
+        return ""
+    names = " and ".join(kinds)
+    return (
+        f"NOT SENDING {names.upper()}: no {names} channel is configured; those messages are "
+        f"printed to {where} (recorded `printed`) and reach nobody. "
+        "`warroom channels check` shows what to set."
+    )
+
+
 def describe(settings: ChannelSettings) -> dict[str, str]:
     """One line per channel for `warroom channels check`; secrets never appear."""
     twilio, smtp = settings.twilio, settings.smtp

@@ -36,7 +36,8 @@ from warroom.durations import format_duration
 from warroom.engine import events as ev
 from warroom.engine.approval import second_person_needed
 from warroom.engine.effects import SendMessage
-from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished
+from warroom.engine.levels import confirming_roles, waits_for_confirmation
+from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import StoreError, UsageError
@@ -244,6 +245,29 @@ def lower_level(
     _submit(db, incident, ev.LevelLowered(level=level, reason=reason, by=actor(who)))
 
 
+@app.command("confirm-level")
+@error_boundary
+def confirm_level(
+    level: Annotated[
+        str | None, typer.Argument(help="The proposed level [default: the one proposed].")
+    ] = None,
+    who: AsOption = None,
+    reason: Annotated[
+        str,
+        typer.Option(help='Entered for someone else: why (e.g. "phoned in"); on the record.'),
+    ] = "",
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Confirm a level an escalation rung proposed: then it speaks to outside audiences too.
+
+    Only a holder of a role with `confirms_level: true` (the crisis lead) may; until then the
+    new level's pages go out, and its statements to outside audiences wait."""
+    person = _require(who, "--as", "confirm-level")
+    event = ev.LevelConfirmed(person=person, level=level or "", reason=reason, by=person)
+    _submit(db, incident, event)
+
+
 @app.command()
 @error_boundary
 def assign(
@@ -384,11 +408,26 @@ def _print_status(
     zone = ZoneInfo(book.timezone)
     started = state.started_at or now
     kind = " [yellow]EXERCISE[/yellow]" if state.exercise else ""
+    level = f"level [bold]{state.level}[/bold]"
+    if state.proposed_level:
+        level = (
+            f"level [bold]{state.confirmed_level}[/bold] "
+            f"([bold red]{state.proposed_level} proposed, not confirmed[/bold red])"
+        )
     out.print(
-        f"[bold]{state.id}[/bold]{kind}  {escape(book.title)}  level [bold]{state.level}[/bold]"
+        f"[bold]{state.id}[/bold]{kind}  {escape(book.title)}  {level}"
         f"  {state.state}  started {started.astimezone(zone):%Y-%m-%d %H:%M %Z} "
         f"({format_duration(now - started)} ago)"
     )
+    if state.proposed_level:
+        holders = [(book.roles[r].title, state.holder(r)) for r in confirming_roles(book)]
+        named = " or ".join(f"{t} ({escape(_name(state, p))})" for t, p in holders) or "nobody"
+        first = next((p for _, p in holders if p), "PERSON")
+        out.print(
+            f"[bold red]Level proposed[/bold red]: {state.proposed_level}, raised by an "
+            f"unanswered page. Its pages go out; statements to outside audiences wait until "
+            f"{named} confirms: `warroom confirm-level --as {first}`"
+        )
     roles = Table("role", "person", "acknowledged", title="Roles", title_justify="left")
     for role_id, role in state.roles.items():
         person = state.roster.people.get(role.person or "")
@@ -414,7 +453,10 @@ def _print_status(
                     if left.total_seconds() > 0
                     else "[red]overdue[/red]"
                 )
-        steps.add_row(escape(step.title), st.state.replace("_", " "), sla)
+        shown = st.state.replace("_", " ")
+        if ready(st) and waits_for_confirmation(state, step):
+            shown = "waits for the level to be confirmed"
+        steps.add_row(escape(step.title), shown, sla)
     out.print(steps)
     for step in book.steps:
         if not awaits_acknowledgement(state.steps[step.id]):
@@ -458,6 +500,16 @@ def _print_status(
             )
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    unseen = [
+        f"{counts[s]} {s} ({why})"
+        for s, why in (
+            ("printed", "no channel configured: printed instead of sent"),
+            ("withheld", "kept back by the exercise sandbox"),
+        )
+        if counts.get(s)
+    ]
+    if unseen:
+        out.print(f"[bold red]Not received by anyone[/bold red]: {', '.join(unseen)}")
     missing = to_fill_in(state.facts)
     if missing:
         listed = ", ".join(f"{name} {value}" for name, value in missing.items())
@@ -566,13 +618,18 @@ def run(
     """The worker: fires due timers and sends queued messages until SIGINT or SIGTERM."""
     from warroom.channels import Channel
     from warroom.channels.console import TranscriptChannel
-    from warroom.channels.registry import build_channels
+    from warroom.channels.registry import build_channels, printing, printing_warning
 
     channels: dict[str, Channel]
     if transcript is not None:
         channels = {k: TranscriptChannel(k, transcript) for k in ("sms", "email")}
+        warning = printing_warning(["sms", "email"], f"the transcript {transcript}")
     else:
-        channels = build_channels(channel_settings(settings_file), out.file)
+        settings = channel_settings(settings_file)
+        channels = build_channels(settings, out.file)
+        warning = printing_warning(printing(settings))
+    if warning:
+        err.print(f"[bold red]warroom: {escape(warning)}[/bold red]")
     stop = stop_on_signals()
     with opened_runtime(db, channels) as runtime:
         runtime.links = _links(settings_file)
@@ -725,7 +782,9 @@ def channels_test(
             receipt = channels[kind].send(message)
             detail = f" ({escape(receipt.detail)})" if receipt.detail else ""
             out.print(f"{kind:>5} to {address}: {receipt.status}{detail}")
-            if receipt.status not in ("sent", "delivered"):
+            # printed: the channel is not configured, which the line above says, and which is
+            # not the channel failing (`channels check` shows what to set)
+            if receipt.status not in ("sent", "delivered", "printed"):
                 failed.append(kind)
     finally:
         for channel in channels.values():

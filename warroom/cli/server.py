@@ -51,7 +51,7 @@ def serve(
 ) -> None:
     """Serve the trigger webhooks, Twilio's webhooks, signed links, the read API and health
     checks. The library is read at start: restart to pick up edited playbooks."""
-    from warroom.channels.registry import build_channels, describe
+    from warroom.channels.registry import build_channels, describe, printing, printing_warning
     from warroom.library import default_library, default_roster
     from warroom.runtime.clock import SystemClock, VirtualClock
     from warroom.server.serve import build_service, trigger_library
@@ -88,6 +88,9 @@ def serve(
     if worker:
         for kind, text in describe(settings).items():
             err.print(f"{kind:>5}: {escape(text)}")
+        warning = printing_warning(printing(settings))
+        if warning:
+            err.print(f"[bold red]warroom: {escape(warning)}[/bold red]")
     for what, missing in _unset(server_settings, token is not None):
         err.print(f"[yellow]not configured[/yellow]: {what} answer 503 until {missing} is set")
     names = ", ".join(sorted(triggers.playbooks)) or "none"

@@ -32,6 +32,7 @@ def activated(ctx: Ctx, event: Activated) -> None:
         f"{kind} {inc.id} activated from playbook {book.id} v{book.version} at level "
         f"{level} by {event.by or 'unknown'}"
     )
+    ctx.refresh_exclusions()
     for role, assignment in assign_roles(book, inc.roster, ctx.now, level, facts).items():
         person = assignment.person.id if assignment.person else None
         inc.roles[role] = RoleState(role, person, [person] if person else [])

@@ -45,6 +45,17 @@ def role_filter(playbook: Playbook, role_id: str, facts: Mapping[str, str]) -> R
     return RoleFilter(tuple(role.require_tags), rendered(role.speaks), rendered(role.exclude))
 
 
+def excluded_people(playbook: Playbook, facts: Mapping[str, str]) -> dict[str, list[str]]:
+    """Everyone some role's `exclude` names (the person implicated), with the roles that
+    exclude them. They are kept out of every audience and page of the incident too: an
+    implicated board member must not receive the confidential notice about themself."""
+    out: dict[str, list[str]] = {}
+    for role_id in playbook.roles:
+        for person in role_filter(playbook, role_id, facts).exclude:
+            out.setdefault(person, []).append(role_id)
+    return out
+
+
 def role_candidates(
     playbook: Playbook,
     roster: Roster,

@@ -12,7 +12,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from warroom.engine.assignment import Recipient, audience_recipients
+from warroom.engine.assignment import Recipient, audience_recipients, excluded_people
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer, Timer, TimerKind
 from warroom.engine.lifecycles import MessagePhase
 from warroom.engine.state import About, Incident, MessageState, StatementState
@@ -79,10 +79,34 @@ class Ctx:
             for role, state in self.inc.roles.items()
         }
 
+    def refresh_exclusions(self) -> None:
+        """Keep everyone a role's `exclude` names (as the facts now render it) out of every
+        audience and page, saying so once on the timeline for each person newly named."""
+        named = excluded_people(self.book, self.inc.facts)
+        addresses: set[str] = set()
+        for person_id, roles in named.items():
+            person = self.inc.roster.people.get(person_id)
+            if person is None:
+                continue
+            found = {a for a in (person.phone, person.email) if a}
+            if not found <= self.inc.excluded:
+                titles = ", ".join(self.book.roles[r].title for r in roles)
+                self.note(
+                    f"{person.name} is excluded from every audience and page of this incident "
+                    f"(excluded from {titles})"
+                )
+            addresses |= found
+        self.inc.excluded = frozenset(addresses)
+
+    def excluded(self, contact: Contact) -> bool:
+        return bool(self.inc.excluded and {contact.phone, contact.email} & self.inc.excluded)
+
     def audience(self, audience_id: str, *, roles: bool = True) -> list[Recipient]:
         recipients = audience_recipients(
             self.book, self.inc.roster, audience_id, self.assignments(), self.now
         )
+        if self.inc.excluded:
+            recipients = [r for r in recipients if not self.excluded(r.contact)]
         if roles:
             return recipients
         role_people = {
@@ -97,8 +121,8 @@ class Ctx:
         channel; returns the new message's id, or "" when nothing was queued."""
         address = contact.phone if channel == "sms" else contact.email
         key = f"{self.inc.id}/{about.step}/{about.key_part}/{address}/{channel}"
-        if not address or key in self.inc.keys:
-            return ""
+        if not address or key in self.inc.keys or address in self.inc.excluded:
+            return ""  # an excluded person's address: see `refresh_exclusions`
         self.inc.keys.add(key)
         language = about.language or contact.language or ""
         message_id = f"{self.inc.id}-m{self.inc.next_number()}"

@@ -113,6 +113,22 @@ class LevelRaised(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class LevelConfirmed(Event):
+    """A person holding a role with `confirms_level` confirms the level an escalation rung
+    proposed: from now on it speaks to outside audiences too."""
+
+    kind: ClassVar[str] = "level-confirmed"
+    person: str
+    level: str = ""
+    """The level they confirm; empty for "the one proposed". A stale confirmation (another
+    level is proposed by now) is refused."""
+    code: str | None = None
+    """The code of the request they answered (an SMS reply), if any."""
+    reason: str = ""
+    """Why someone else entered it (`phoned in`): required when confirmed on their behalf."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class LevelLowered(Event):
     kind: ClassVar[str] = "level-lowered"
     level: str
@@ -132,7 +148,7 @@ class FactUpdated(Event):
 class DeliveryReported(Event):
     kind: ClassVar[str] = "delivery-reported"
     message: str
-    status: str  # sent | delivered | failed | undeliverable
+    status: str  # sent | delivered | printed | withheld | failed | undeliverable
     detail: str = ""
 
 

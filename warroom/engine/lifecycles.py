@@ -54,6 +54,12 @@ class MessagePhase(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
+    PRINTED = "printed"
+    """Printed to the terminal or a transcript instead of sent: no channel was configured,
+    so nobody received it. Settled, never counted as delivered."""
+    WITHHELD = "withheld"
+    """Kept back by the exercise sandbox (the recipient is not a participant of a live
+    exercise). Settled, never counted as delivered."""
     FAILED = "failed"
     UNDELIVERABLE = "undeliverable"
 
@@ -68,6 +74,8 @@ class OutboxPhase(StrEnum):
     RECONCILING = "reconciling"
     SENT = "sent"
     DELIVERED = "delivered"
+    PRINTED = "printed"
+    WITHHELD = "withheld"
     FAILED = "failed"
     UNDELIVERABLE = "undeliverable"
 
@@ -184,6 +192,9 @@ MESSAGE_LIFECYCLE = Lifecycle(
         # a receipt's status is the trigger; a late `sent` after `delivered` changes nothing
         ("sent", MessagePhase.QUEUED, MessagePhase.SENT),
         ("delivered", (MessagePhase.QUEUED, MessagePhase.SENT), MessagePhase.DELIVERED),
+        # the terminal and the exercise sandbox answer at once, and nothing follows
+        ("printed", MessagePhase.QUEUED, MessagePhase.PRINTED),
+        ("withheld", MessagePhase.QUEUED, MessagePhase.WITHHELD),
         ("failed", (MessagePhase.QUEUED, MessagePhase.SENT), MessagePhase.FAILED),
         ("undeliverable", (MessagePhase.QUEUED, MessagePhase.SENT), MessagePhase.UNDELIVERABLE),
     ),
@@ -206,6 +217,8 @@ OUTBOX_LIFECYCLE = Lifecycle(
             (OutboxPhase.SENDING, OutboxPhase.RECONCILING, OutboxPhase.SENT),
             OutboxPhase.DELIVERED,
         ),
+        ("printed", OutboxPhase.SENDING, OutboxPhase.PRINTED),
+        ("withheld", OutboxPhase.SENDING, OutboxPhase.WITHHELD),
         (
             "failed",
             (OutboxPhase.SENDING, OutboxPhase.RECONCILING, OutboxPhase.SENT),
@@ -230,8 +243,20 @@ INCIDENT_IN_HAND = frozenset({IncidentPhase.NEW, IncidentPhase.ACTIVE, IncidentP
 one of these."""
 STEP_FINISHED = frozenset({StepPhase.DONE, StepPhase.CANCELLED})
 STEP_AWAITING_ACK = frozenset({StepPhase.PAGED, StepPhase.ESCALATED})
-MESSAGE_FINAL = frozenset({MessagePhase.DELIVERED, MessagePhase.FAILED, MessagePhase.UNDELIVERABLE})
+MESSAGE_FINAL = frozenset(
+    {
+        MessagePhase.DELIVERED,
+        MessagePhase.PRINTED,
+        MessagePhase.WITHHELD,
+        MessagePhase.FAILED,
+        MessagePhase.UNDELIVERABLE,
+    }
+)
 MESSAGE_SETTLED = frozenset({MessagePhase.SENT, *MESSAGE_FINAL})
+MESSAGE_NOT_RECEIVED = frozenset({MessagePhase.PRINTED, MessagePhase.WITHHELD})
+"""Settled, but nobody received it: the next audience need not wait for it (staff first
+waits for the channels' answers, not for people), and a page in one of these states was never
+seen, so it acknowledges nothing and the escalation ladder goes on."""
 
 
 def awaits_acknowledgement(step: Stateful) -> bool:

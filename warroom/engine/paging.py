@@ -278,7 +278,7 @@ def escalate(ctx: Ctx, step: Step, state: StepState) -> None:
     if rung.repeat is not None:
         repage(ctx, step, state)
     if rung.raise_level is not None:
-        levels.raise_level(ctx, rung.raise_level, f"{step.title} not acknowledged")
+        levels.raise_level(ctx, rung.raise_level, f"{step.title} not acknowledged", proposed=True)
     state.rung += 1
     if state.rung > last and rung.repeat is None:
         waiting = unacknowledged_roles(ctx, step)

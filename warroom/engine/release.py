@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.durations import format_duration as _span
+from warroom.engine import levels, steps
 from warroom.engine import lifecycles as lc
-from warroom.engine import steps
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import DeliveryReported
@@ -46,7 +46,10 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
     while state.audiences_released < len(step.to):
         audience = step.to[state.audiences_released]
         state.audiences_released += 1
-        if not ctx.book.applies(ctx.book.audiences[audience].from_level, ctx.inc.level):
+        spec = ctx.book.audiences[audience]
+        # an outside audience hears at the level a person set, never at one only proposed
+        level = ctx.inc.level if spec.internal else levels.speaking_level(ctx.inc)
+        if not ctx.book.applies(spec.from_level, level):
             ctx.note(f"{step.title}: {audience} skipped below its level")
             continue
         state.pending = set(release_audience(ctx, step.id, statement, draft, audience))
@@ -124,8 +127,21 @@ def next_audience_due(ctx: Ctx, step: Step, state: StepState) -> None:
 
 
 RECEIPTS = frozenset(
-    {MessagePhase.SENT, MessagePhase.DELIVERED, MessagePhase.FAILED, MessagePhase.UNDELIVERABLE}
+    {
+        MessagePhase.SENT,
+        MessagePhase.DELIVERED,
+        MessagePhase.PRINTED,
+        MessagePhase.WITHHELD,
+        MessagePhase.FAILED,
+        MessagePhase.UNDELIVERABLE,
+    }
 )
+
+NOT_RECEIVED_NOTES = {
+    MessagePhase.PRINTED: "printed, not sent: nobody received it",
+    MessagePhase.WITHHELD: "withheld, not sent: nobody received it",
+}
+"""The timeline's words for a message nobody received: it must never read as delivered."""
 
 
 @handles(DeliveryReported, Admit.ALWAYS)
@@ -136,7 +152,7 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
     if event.status not in RECEIPTS:
         raise CommandRejected(
             f"unknown delivery status {event.status!r} "
-            "(expected sent, delivered, failed or undeliverable)"
+            "(expected sent, delivered, printed, withheld, failed or undeliverable)"
         )
     if message.state == event.status or message.state in lc.MESSAGE_FINAL:
         return  # a late or repeated receipt changes nothing
@@ -147,6 +163,16 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
     awaited = state is not None and message.id in state.pending
     if state is not None and awaited and not was_settled:
         state.unsettled -= 1
+    if event.status in lc.MESSAGE_NOT_RECEIVED and message.purpose != "statement":
+        # settled (staff first goes on), but nobody has it: said, and never failed over, since
+        # the recipient's other channel is printed or withheld alike. A page or a request is
+        # said one by one; a release's thousands are counted per audience and outcome by the
+        # timeline's Deliveries lines, as every other receipt is
+        what = NOT_RECEIVED_NOTES[MessagePhase(event.status)]
+        ctx.note(
+            f"{message.purpose.capitalize()} to {message.recipient} by {message.channel} {what}"
+            + (f" ({event.detail})" if event.detail else "")
+        )
     if event.status in (MessagePhase.FAILED, MessagePhase.UNDELIVERABLE):
         ctx.note(
             f"Message to {message.recipient} by {message.channel} {event.status}"

@@ -116,6 +116,34 @@ def page_text(incident: Incident, step: Step, role: str, code: str, language: st
     )
 
 
+CONFIRM_LEVEL_TEXT = {
+    "en": (
+        "[warroom] {title}, incident {incident}: nobody answered, and the escalation ladder "
+        "PROPOSES level {level}. Nothing goes to outside audiences at {level} until you "
+        "confirm. Reply CONFIRM {code} to confirm it; ignore this to keep level {confirmed}."
+    ),
+    "pl": (
+        "[warroom] {title}, incydent {incident}: nikt nie odpowiedział i ścieżka eskalacji "
+        "PROPONUJE poziom {level}. Nic nie wyjdzie do odbiorców zewnętrznych na poziomie "
+        "{level} bez Twojego potwierdzenia. Odpowiedz POTWIERDZAM POZIOM {code}, aby "
+        "potwierdzić; bez odpowiedzi zostaje poziom {confirmed}."
+    ),
+}
+"""The request to confirm a level an escalation rung proposed: the person who speaks for the
+organisation decides, not a timer."""
+
+
+def confirm_level_text(incident: Incident, level: str, code: str, language: str) -> str:
+    template = CONFIRM_LEVEL_TEXT.get(language, CONFIRM_LEVEL_TEXT["en"])
+    return template.format(
+        title=incident.playbook.title,
+        incident=incident.id,
+        level=level,
+        code=code,
+        confirmed=incident.confirmed_level,
+    )
+
+
 def approval_text(
     incident: Incident, statement_id: str, draft: Draft, code: str, channel: str
 ) -> str:

@@ -193,6 +193,14 @@ class Incident:
     roster: Roster
     state: str = IncidentPhase.NEW.value
     level: str = ""
+    """The level the incident is run at: its steps, pages and role tiers. Raised by an
+    escalation rung, it may be only proposed (below)."""
+    proposed_level: str = ""
+    """A level an escalation rung raised and no person has confirmed yet: its paging steps
+    run, but nothing is drafted for or released to outside audiences at it. Empty when none."""
+    confirmed_level: str = ""
+    """While a level is proposed: the level last set by a person, at which the organisation
+    still speaks to outside audiences."""
     facts: dict[str, str] = field(default_factory=dict)
     started_at: datetime | None = None
     exercise: bool = False
@@ -208,6 +216,9 @@ class Incident:
     sequence: int = 0
     keys: set[str] = field(default_factory=set)
     """Idempotency keys issued: one person in two audiences gets one copy of a statement."""
+    excluded: frozenset[str] = frozenset()
+    """Addresses (phone, e-mail) of the people some role's `exclude` names: no message of this
+    incident goes to them, in any audience or page."""
 
     @property
     def open(self) -> bool:

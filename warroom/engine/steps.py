@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.durations import format_duration as _span
-from warroom.engine import approval, conference, paging, release, versions
+from warroom.engine import approval, conference, levels, paging, release, versions
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
@@ -47,6 +47,8 @@ def start(ctx: Ctx, step: Step, state: StepState) -> bool:
         if step.press_conference is not None:
             conference.schedule(ctx, step, step.press_conference)
         return True
+    if levels.waits_for_confirmation(ctx.inc, step):
+        return False  # only a person speaks for the organisation: see `levels`
     statement = ctx.inc.statements[step.statement or ""]
     spec = ctx.book.statements[statement.id]
     versions.ensure_draft(ctx, statement, step)

@@ -82,6 +82,7 @@ def fact_updated(ctx: Ctx, event: FactUpdated) -> None:
         previous = ctx.inc.facts.get(name)
         ctx.note(f"Fact {name} = {value!r} (was {previous!r}) by {by}")
     ctx.inc.facts = facts
+    ctx.refresh_exclusions()  # someone newly named implicated hears nothing more
     for statement in ctx.inc.statements.values():
         draft = statement.draft
         if draft is None or draft.version in {r.version for r in statement.releases}:

@@ -17,7 +17,7 @@ from typing import Any
 from warroom.durations import format_duration
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
-from warroom.engine.lifecycles import dormant
+from warroom.engine.lifecycles import MESSAGE_NOT_RECEIVED, dormant
 from warroom.engine.state import Incident, Inquiry
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
 from warroom.store import StoredEvent
@@ -59,6 +59,10 @@ class Report:
     timeline: list[dict[str, str]]
     improvements: list[dict[str, str]] = field(default_factory=list)
     chart: dict[str, Any] = field(default_factory=dict)
+    not_received: list[dict[str, str]] = field(default_factory=list)
+    """Messages printed or withheld (a live exercise's sandbox kept them from non-participants):
+    shown, never counted as delivered. A simulated exercise delivers everything, so it has
+    none, and its report reads as before."""
 
     @property
     def summary(self) -> str:
@@ -81,12 +85,15 @@ class Report:
             ("Media inquiries", self.inquiries),
             ("Statements released", self.statements),
             ("Improvement plan", self.improvements),
+            *([("Messages nobody received", self.not_received)] if self.not_received else []),
             ("Timeline", self.timeline),
         ]
 
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("chart")
+        if not self.not_received:
+            data.pop("not_received")
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     def to_markdown(self) -> str:
@@ -363,6 +370,7 @@ def score(
         timeline=timeline,
         improvements=improvements,
         chart=_chart(incident, events, start, ended),
+        not_received=_not_received(incident),
     )
 
 
@@ -450,6 +458,20 @@ def _inquiries_objective(
     return ObjectiveResult(
         objective.id, title, status, target, measured, "; ".join([*missed, *late])
     )
+
+
+def _not_received(incident: Incident) -> list[dict[str, str]]:
+    """How many messages of each kind nobody received, and why, by state and channel."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for message in incident.messages.values():
+        if message.state in MESSAGE_NOT_RECEIVED:
+            what = message.audience or message.purpose
+            key = (message.state, what, message.channel)
+            counts[key] = counts.get(key, 0) + 1
+    return [
+        {"state": state, "for": what, "channel": channel, "messages": str(n)}
+        for (state, what, channel), n in sorted(counts.items())
+    ]
 
 
 def _objective(

@@ -31,6 +31,10 @@ from warroom.runtime.snapshot import Snapshot
 class SimulatedDelivery:
     """Delivers everything at once, except a channel the scenario has taken down."""
 
+    simulated = True
+    """Nothing leaves: the sandbox may hand it a non-participant's message, which it reports
+    delivered (simulated responders act on it), where a real channel's would be withheld."""
+
     def __init__(
         self,
         name: str,
@@ -281,7 +285,9 @@ class Exercise:
         for message_id in self.watching:
             message = incident.messages[message_id]
             person = message.person
-            if message.state != MessagePhase.DELIVERED:
+            # a live exercise withholds a simulated responder's page from the real person: the
+            # simulation stands in for them and answers it all the same
+            if message.state not in (MessagePhase.DELIVERED, MessagePhase.WITHHELD):
                 if message.state not in MESSAGE_FINAL:
                     still.append(message_id)
                 continue

@@ -102,6 +102,7 @@ class _Compiler:
             self._check_graph()
         triggers = tuple(self._trigger(i) for i in range(len(spec.triggers)))
         self._unused()
+        self._unconfirmed_raises()
         return Playbook(
             id=spec.playbook,
             title=spec.title,
@@ -208,6 +209,7 @@ class _Compiler:
             speaks=tuple(role.speaks),
             exclude=tuple(role.exclude),
             description=role.description.strip(),
+            confirms_level=role.confirms_level,
         )
 
     def _audience(self, aid: str) -> Audience:
@@ -238,6 +240,7 @@ class _Compiler:
             channels=tuple(dict.fromkeys(spec.channels)),
             language=spec.language,
             from_level=spec.from_level,
+            internal=spec.internal,
         )
 
     # -- statements -----------------------------------------------------------------------
@@ -678,6 +681,40 @@ class _Compiler:
                 f"uses {{{{ {name} }}}}, which {_SENT_BY[source]} does not carry{hint} "
                 f"(expected one of: {one_of(known)})",
             )
+
+    def _unconfirmed_raises(self) -> None:
+        """A rung that raises into a level with steps for outside audiences, and no role that
+        can confirm it: those steps would wait forever, since silence never speaks."""
+        spec = self.spec
+        if any(role.confirms_level for role in spec.roles.values()):
+            return
+        rank = {level: i for i, level in enumerate(self.levels)}
+        floor = rank.get(spec.default_level or self.levels[0], 0)
+        sends = {s.send: s for s in spec.steps if s.send}
+
+        def outside(step_to: list[str]) -> bool:
+            return any(a in spec.audiences and not spec.audiences[a].internal for a in step_to)
+
+        for i, step in enumerate(spec.steps):
+            for j, rung in enumerate(step.escalate):
+                level = rung.raise_level
+                if level not in rank:
+                    continue
+                waiting = [
+                    s.id
+                    for s in spec.steps
+                    if s.from_level in rank
+                    and rank[s.from_level] <= rank[level]
+                    and rank[s.from_level] > floor
+                    and (outside(s.to) or (s.approve in sends and outside(sends[s.approve].to)))
+                ]
+                if waiting:
+                    self.found.warn(
+                        ("steps", i, "escalate", j, "raise_level"),
+                        f"raises to {level!r}, whose steps for outside audiences "
+                        f"({', '.join(waiting)}) wait until someone confirms the level, and no "
+                        "role has `confirms_level: true`",
+                    )
 
     def _unused(self) -> None:
         sent = {s.send for s in self.spec.steps} | {s.approve for s in self.spec.steps}

@@ -57,6 +57,9 @@ class Role:
     speaks: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     description: str = ""
+    confirms_level: bool = False
+    """Its holder confirms a level an escalation rung raised (`warroom confirm-level`, or the
+    SMS reply): until a person does, the new level does not speak to outside audiences."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Audience:
     channels: tuple[str, ...]
     language: str | None
     from_level: str | None
+    internal: bool = False
+    """Inside the organisation (staff, the crisis team). An outside audience (the default) is
+    not drafted for or released to at a level that is only proposed."""
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ class RoleSpec(Spec):
     require_tags: list[Slug] = []
     speaks: Annotated[list[str], OneOrMany] = []
     exclude: Annotated[list[str], OneOrMany] = []
+    confirms_level: bool = False
 
 
 class AudienceSpec(Spec):
@@ -67,6 +68,7 @@ class AudienceSpec(Spec):
     channels: Annotated[list[Channel], Field(min_length=1)] = ["sms", "email"]
     language: Lang | None = None
     from_level: Slug | None = None
+    internal: bool = False
 
 
 class StatementSpec(Spec):

@@ -36,6 +36,7 @@ from warroom.engine.events import (
     Approved,
     DeliveryReported,
     Event,
+    LevelConfirmed,
     NoteAdded,
     Rejected,
     TimerFired,
@@ -158,7 +159,12 @@ class ReplyOutcome:
     @property
     def summary(self) -> str:
         if self.accepted:
-            done = {"ack": "acknowledged", "approve": "approved", "reject": "rejected"}
+            done = {
+                "ack": "acknowledged",
+                "approve": "approved",
+                "reject": "rejected",
+                "confirm": "confirmed level",
+            }
             return f"{done[self.verb]}: {self.subject} ({self.incident})"
         return f"ignored: {self.reason}"
 
@@ -583,7 +589,7 @@ class Runtime:
             if person is None or not incident.open:
                 continue
             known = True
-            purpose = "page" if reply.verb == "ack" else "approval"
+            purpose = {"ack": "page", "confirm": "level"}.get(reply.verb, "approval")
             for message in incident.messages.values():
                 if message.person != person or message.purpose != purpose or not message.code:
                     continue
@@ -597,9 +603,12 @@ class Runtime:
             # an approval is only as good as its proof: the sender's number and the code
             # that went to that number with this version's request
             word = reply.verb.upper()
+            what = (
+                "the request to confirm the level" if word == "CONFIRM" else "the approval request"
+            )
             raise CodeRequired(
                 f"{word} without the code approves nothing; reply {word} <code> with the code "
-                "from the approval request"
+                f"from {what}"
             )
         chosen = {(i, m.code): (i, p, m) for i, p, m in candidates}
         if not chosen:
@@ -618,6 +627,10 @@ class Runtime:
         if reply.verb == "ack":
             step = incident.playbook.step(message.step)
             return Acknowledged(person=person, code=message.code, by=by), step.title
+        if reply.verb == "confirm":
+            level = message.step.removeprefix("level:")
+            confirm = LevelConfirmed(person=person, level=level, code=message.code, by=by)
+            return confirm, level
         statement = message.statement or ""
         subject = f"{incident.playbook.statements[statement].title} v{message.version}"
         if reply.verb == "approve":
@@ -630,6 +643,8 @@ class Runtime:
 
     @staticmethod
     def _still_open(incident: Incident, message: MessageState) -> bool:
+        if message.purpose == "level":  # the level it asks about is still the one proposed
+            return message.step == f"level:{incident.proposed_level}"
         if message.purpose == "page":
             step = incident.steps.get(message.step)
             return (

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from warroom.durations import format_duration
 from warroom.engine import lifecycles as lc
+from warroom.engine.levels import speaking_level
 from warroom.engine.media import desk_order
 from warroom.engine.outlook import next_rungs
 from warroom.engine.state import Incident
@@ -249,8 +250,9 @@ def build(
         incident=incident.id,
         title=book.title,
         exercise=incident.exercise,
-        level=levels.get(incident.level, incident.level),
-        proposed_level=levels.get(getattr(incident, "proposed_level", "") or "", ""),
+        # the level the organisation speaks at, and beside it the one a rung only proposed
+        level=levels.get(speaking_level(incident), speaking_level(incident)),
+        proposed_level=levels.get(incident.proposed_level, incident.proposed_level),
         state=incident.state,
         started=moment(started) if started else None,
         age=format_duration(now - started) if started and now > started else "0m",

@@ -257,14 +257,24 @@ def _judge(runtime: Runtime, entry: int, verdict: str, outcome: str) -> tuple[st
 
 
 DONE = {
-    "en": {"ack": "Acknowledged", "approve": "Approved", "reject": "Rejected"},
-    "pl": {"ack": "Potwierdzono", "approve": "Zatwierdzono", "reject": "Odrzucono"},
+    "en": {
+        "ack": "Acknowledged",
+        "approve": "Approved",
+        "reject": "Rejected",
+        "confirm": "Confirmed level",
+    },
+    "pl": {
+        "ack": "Potwierdzono",
+        "approve": "Zatwierdzono",
+        "reject": "Odrzucono",
+        "confirm": "Potwierdzono poziom",
+    },
 }
 NOT_DONE = {
     "en": {
         "prefix": "Nothing was done",
         "unknown-sender": "this number is not on the crisis team of any open incident",
-        "not-understood": "reply ACK, APPROVE or REJECT with the code from the message",
+        "not-understood": "reply ACK, APPROVE, REJECT or CONFIRM with the code from the message",
         "nothing-waiting": "nothing is waiting for this answer from you",
         "ambiguous": "several requests are open; reply with the code from the message",
         "needs-code": "an approval needs its code: reply APPROVE or REJECT with the code "
@@ -273,7 +283,8 @@ NOT_DONE = {
     "pl": {
         "prefix": "Nic nie zrobiono",
         "unknown-sender": "ten numer nie należy do zespołu kryzysowego otwartego incydentu",
-        "not-understood": "odpowiedz ACK, APPROVE lub REJECT z kodem z wiadomości",
+        "not-understood": "odpowiedz ACK, APPROVE, REJECT lub POTWIERDZAM POZIOM z kodem z "
+        "wiadomości",
         "nothing-waiting": "nic nie czeka na tę odpowiedź od Ciebie",
         "ambiguous": "otwartych jest kilka próśb; odpowiedz z kodem z wiadomości",
         "needs-code": "zatwierdzenie wymaga kodu: odpowiedz APPROVE lub REJECT z kodem z prośby",
