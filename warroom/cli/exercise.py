@@ -35,7 +35,7 @@ from warroom.exercise.readiness_report import header, to_html, to_json, to_markd
 from warroom.exercise.report import Report, score
 from warroom.exercise.runner import Exercise
 from warroom.exercise.schema import ScenarioSpec
-from warroom.library import default_library, default_roster
+from warroom.library import Library, default_library, default_roster
 from warroom.runtime.clock import AcceleratedClock, VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -80,24 +80,7 @@ def exercise_run(
     if speed != 1.0 and not live:
         raise UsageError("--speed only applies with --live")
     lib = open_library(library, roster)
-    if scenario not in lib.scenarios:
-        broken = [d for d in lib.errors if Path(d.file).stem == scenario]
-        if broken:
-            raise InvalidInput(broken)
-        known = ", ".join(sorted(lib.scenarios)) or "none"
-        raise NotFound(f"unknown exercise {scenario!r} (the library has: {known})")
-    spec, source = lib.scenarios[scenario]
-    problems = [d for d in lib.errors if d.file == source.file]
-    if problems:
-        raise InvalidInput(problems)
-    folder = library or default_library()
-    snapshot = replace(
-        Snapshot.capture(
-            Path(lib.playbooks[spec.playbook][1].file), roster or default_roster(folder)
-        ),
-        scenario_file=source.file,
-        scenario_text=Path(source.file).read_text(encoding="utf-8"),
-    )
+    spec, snapshot = _scenario(lib, scenario, library, roster)
     people = lib.require_roster().people
     named = tuple(p.strip() for p in (participants or "").split(",") if p.strip())
     for person in named:
@@ -261,7 +244,7 @@ def exercise_readiness(
         length = parse_duration(period)
     except ValueError as exc:
         raise UsageError(f"--period: {exc}") from None
-    spec, snapshot = _scenario(scenario, library, roster)
+    spec, snapshot = _scenario(open_library(library, roster), scenario, library, roster)
     playbook, compiled_roster = snapshot.compile()
     begin = _period_start(start, playbook.timezone) if start else spec.start
     setup = Setup(spec, snapshot, spec.seed if seed is None else seed, begin, length)
@@ -308,10 +291,9 @@ def exercise_readiness(
 
 
 def _scenario(
-    scenario: str, library: Path | None, roster: Path | None
+    lib: Library, scenario: str, library: Path | None, roster: Path | None
 ) -> tuple[ScenarioSpec, Snapshot]:
     """The scenario and the snapshot its playbook runs on, refused if either has errors."""
-    lib = open_library(library, roster)
     if scenario not in lib.scenarios:
         broken = [d for d in lib.errors if Path(d.file).stem == scenario]
         if broken:
