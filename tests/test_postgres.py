@@ -5,6 +5,7 @@ an older warroom refuses a newer database."""
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -186,3 +187,42 @@ def test_nodes_lists_the_workers_and_what_each_holds(url: str, mini: Path) -> No
     assert "live" in lines["node-a:101"]
     assert lines["node-a:101"].rstrip(" │").endswith("2")
     assert "gone" in lines["node-b:202"]
+
+
+def test_a_due_timer_fires_once_whichever_nodes_are_up(url: str, mini: Path) -> None:
+    """The node that armed the escalation is down; two others wake at the same instant:
+    the rung is climbed once, by one of them."""
+    incident = activate(url, mini)
+    due = T0 + timedelta(minutes=11)  # the mini playbook's first rung is at 10 minutes
+    start = threading.Barrier(2)
+    fired: list[int] = []
+    failures: list[BaseException] = []
+
+    def node() -> None:
+        store = open_store(url)
+        try:
+            runtime = Runtime(store, VirtualClock(due))
+            start.wait()
+            fired.append(runtime.fire_due_timers())
+        except BaseException as exc:  # a node's failure must fail the test
+            failures.append(exc)
+        finally:
+            store.close()
+
+    nodes = [threading.Thread(target=node) for _ in range(2)]
+    for thread in nodes:
+        thread.start()
+    for thread in nodes:
+        thread.join()
+    assert failures == []
+    store = open_store(url)
+    try:
+        notes = [n for e in store.events(incident) for n in e.notes]
+        pages = Counter(row.message.person for row in store.outbox(incident))
+    finally:
+        store.close()
+    moved = [n for n in notes if "did not acknowledge; moves to" in n]
+    assert len(moved) == 3  # each of the three silent roles moved on once, not twice
+    assert sum(fired) >= 1
+    # activation and one rung: Anna and Bartek paged twice each on two channels, no more
+    assert pages == {"anna": 4, "bartek": 4, "ewa": 2, "dawid": 1}
