@@ -5,9 +5,11 @@ other finishes: nobody's SMS is lost or sent twice, counted at the stand-in."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import IO
 
 import pytest
 from aiosmtpd.controller import Controller
-from support.postgres import fresh_database
+from support.postgres import fresh_database, private_server
 from support.serving import wait_for
 
 from warroom.channels.testing import Mailbox, free_port
@@ -183,4 +185,46 @@ def test_connections_dropped_mid_fan_out_lose_and_double_nothing(tmp_path: Path)
                     process.wait()
             sms = Counter(m["to"] for m in twilio.messages)
         assert process.returncode == 0, (tmp_path / "w.log").read_text()
+    assert sms == dict.fromkeys(phones, 1)
+
+
+def test_a_database_restart_mid_fan_out_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    """A private PostgreSQL instance (never the machine's shared one), restarted while the
+    worker sends: the worker reconnects with back-off and finishes, every SMS once."""
+    people = 1500
+    phones = [f"+48603{i:06d}" for i in range(people)]
+    csv = "".join(f"Osoba {i},{p}\n" for i, p in enumerate(phones))
+    (tmp_path / "everyone.csv").write_text("name,phone\n" + csv, "utf-8")
+    (tmp_path / "bulk.yaml").write_text(PLAYBOOK.replace("[sms, email]", "[sms]"), "utf-8")
+    (tmp_path / "roster.yaml").write_text(
+        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
+        "groups:\n  everyone: {csv: everyone.csv}\n",
+        "utf-8",
+    )
+    home = Path(tempfile.mkdtemp(prefix="warroom-pg-"))  # the postgres user must reach it
+    try:
+        with private_server(home) as server:
+            store = open_store(server.url)
+            try:
+                snapshot = Snapshot.capture(tmp_path / "bulk.yaml", tmp_path / "roster.yaml")
+                Runtime(store, VirtualClock(T0)).activate(snapshot, by="test")
+            finally:
+                store.close()
+            with (
+                TwilioStandIn(SID, TOKEN, Faults(answer_after=0.002)) as twilio,
+                (tmp_path / "w.log").open("w") as log,
+            ):
+                process = node(server.url, twilio, free_port(), log)
+                try:
+                    wait_for(lambda: len(twilio.messages) >= people // 3, "a third out", 120)
+                    server.restart()
+                    process.wait(timeout=300)
+                finally:
+                    if process.poll() is None:
+                        process.kill()
+                        process.wait()
+                sms = Counter(m["to"] for m in twilio.messages)
+            assert process.returncode == 0, (tmp_path / "w.log").read_text()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     assert sms == dict.fromkeys(phones, 1)
