@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psycopg
 
+from warroom.channels.testing import bulk_library
 from warroom.channels.twilio_standin import Faults, TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import SENDING_LEASE, Runtime
@@ -41,33 +42,10 @@ ADMIN = os.environ.get("WARROOM_TEST_POSTGRES", "postgresql://postgres@127.0.0.1
 SID = "AC" + "9" * 32
 TOKEN = "standin-token-for-the-nodes-bench"
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-PLAYBOOK = """\
-playbook: bulk
-title: Release to a large audience
-languages: [pl]
-levels: [{id: high, title: High}]
-timezone: Europe/Warsaw
-audiences:
-  everyone: {groups: [everyone], channels: [sms]}
-statements:
-  notice:
-    text:
-      pl: "Acme: awaria systemu płatności."
-steps:
-  - {id: notify, send: notice, to: [everyone]}
-"""
 
 
 def library(folder: Path, phones: list[str]) -> Snapshot:
-    rows = "".join(f"Osoba {i},{p}\n" for i, p in enumerate(phones))
-    (folder / "everyone.csv").write_text("name,phone\n" + rows, "utf-8")
-    (folder / "bulk.yaml").write_text(PLAYBOOK, "utf-8")
-    (folder / "roster.yaml").write_text(
-        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
-        "groups:\n  everyone: {csv: everyone.csv}\n",
-        "utf-8",
-    )
-    return Snapshot.capture(folder / "bulk.yaml", folder / "roster.yaml")
+    return Snapshot.capture(*bulk_library(folder, phones))
 
 
 def worker(db: str, twilio: TwilioStandIn) -> subprocess.Popen[bytes]:

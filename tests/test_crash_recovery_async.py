@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from warroom.channels.testing import bulk_library
 from warroom.channels.twilio_standin import Faults, TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
@@ -32,21 +33,6 @@ since the virtual claim time."""
 SID = "AC" + "5" * 32
 TOKEN = "standin-token-for-the-async-crash"
 PHONES = [f"+4860020{i:04d}" for i in range(120)]
-PLAYBOOK = """\
-playbook: bulk
-title: Release to a large audience
-languages: [pl]
-levels: [{id: high, title: High}]
-timezone: Europe/Warsaw
-audiences:
-  everyone: {groups: [everyone], channels: [sms]}
-statements:
-  notice:
-    text:
-      pl: "Acme: awaria systemu płatności."
-steps:
-  - {id: notify, send: notice, to: [everyone]}
-"""
 
 
 def worker(
@@ -84,15 +70,10 @@ def worker(
 def test_a_worker_killed_with_sends_in_flight_leaves_nobody_twice_and_nobody_out(
     tmp_path: Path, restart_after: timedelta
 ) -> None:
-    (tmp_path / "everyone.csv").write_text(
-        "name,phone\n" + "".join(f"Odbiorca {i},{p}\n" for i, p in enumerate(PHONES)), "utf-8"
-    )
-    (tmp_path / "bulk.yaml").write_text(PLAYBOOK, "utf-8")
-    (tmp_path / "roster.yaml").write_text("groups:\n  everyone: {csv: everyone.csv}\n", "utf-8")
     db = tmp_path / "warroom.db"
     store = SqliteStore.open(db)
     try:
-        snapshot = Snapshot.capture(tmp_path / "bulk.yaml", tmp_path / "roster.yaml")
+        snapshot = Snapshot.capture(*bulk_library(tmp_path, PHONES))
         incident = Runtime(store, VirtualClock(T0)).activate(snapshot, by="test").incident
     finally:
         store.close()

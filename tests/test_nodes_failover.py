@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from support.postgres import fresh_database, private_server
 from support.serving import wait_for
 
-from warroom.channels.testing import Mailbox, free_port
+from warroom.channels.testing import Mailbox, bulk_library, free_port
 from warroom.channels.twilio_standin import Faults, TwilioStandIn
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
@@ -33,22 +33,6 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 SID = "AC" + "7" * 32
 TOKEN = "standin-token-for-two-nodes-0123"
 PEOPLE = 5000
-PLAYBOOK = """\
-playbook: bulk
-title: Release to a large audience
-languages: [pl]
-levels: [{id: high, title: High}]
-timezone: Europe/Warsaw
-audiences:
-  everyone: {groups: [everyone], channels: [sms, email]}
-statements:
-  notice:
-    subject: {pl: "Acme: awaria"}
-    text:
-      pl: "Acme: awaria systemu płatności."
-steps:
-  - {id: notify, send: notice, to: [everyone]}
-"""
 
 
 def node(url: str, twilio: TwilioStandIn, smtp_port: int, log: IO[str]) -> subprocess.Popen[str]:
@@ -97,22 +81,14 @@ def run_both(
 def test_one_of_two_nodes_killed_halfway_the_other_finishes(tmp_path: Path) -> None:
     phones = [f"+48601{i:06d}" for i in range(PEOPLE)]
     emails = [f"osoba{i}@acme.example" for i in range(PEOPLE)]
-    people = enumerate(zip(phones, emails, strict=True))
-    csv = "".join(f"Osoba {i},{p},{e}\n" for i, (p, e) in people)
-    (tmp_path / "everyone.csv").write_text("name,phone,email\n" + csv, "utf-8")
-    (tmp_path / "bulk.yaml").write_text(PLAYBOOK, "utf-8")
-    (tmp_path / "roster.yaml").write_text(
-        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
-        "groups:\n  everyone: {csv: everyone.csv}\n",
-        "utf-8",
-    )
+    library = bulk_library(tmp_path, phones, emails)
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     with fresh_database() as url:
         store = open_store(url)
         try:
-            snapshot = Snapshot.capture(tmp_path / "bulk.yaml", tmp_path / "roster.yaml")
+            snapshot = Snapshot.capture(*library)
             Runtime(store, VirtualClock(T0)).activate(snapshot, by="test")
         finally:
             store.close()
@@ -149,19 +125,12 @@ def test_connections_dropped_mid_fan_out_lose_and_double_nothing(tmp_path: Path)
     back-off and finishes; the transaction that was cut never happened."""
     people = 2000
     phones = [f"+48602{i:06d}" for i in range(people)]
-    csv = "".join(f"Osoba {i},{p},osoba{i}@acme.example\n" for i, p in enumerate(phones))
-    (tmp_path / "everyone.csv").write_text("name,phone,email\n" + csv, "utf-8")
-    (tmp_path / "bulk.yaml").write_text(PLAYBOOK.replace("[sms, email]", "[sms]"), "utf-8")
-    (tmp_path / "roster.yaml").write_text(
-        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
-        "groups:\n  everyone: {csv: everyone.csv}\n",
-        "utf-8",
-    )
+    library = bulk_library(tmp_path, phones)
     psycopg = pytest.importorskip("psycopg")
     with fresh_database() as url:
         store = open_store(url)
         try:
-            snapshot = Snapshot.capture(tmp_path / "bulk.yaml", tmp_path / "roster.yaml")
+            snapshot = Snapshot.capture(*library)
             Runtime(store, VirtualClock(T0)).activate(snapshot, by="test")
         finally:
             store.close()
@@ -193,20 +162,13 @@ def test_a_database_restart_mid_fan_out_loses_and_doubles_nothing(tmp_path: Path
     worker sends: the worker reconnects with back-off and finishes, every SMS once."""
     people = 1500
     phones = [f"+48603{i:06d}" for i in range(people)]
-    csv = "".join(f"Osoba {i},{p}\n" for i, p in enumerate(phones))
-    (tmp_path / "everyone.csv").write_text("name,phone\n" + csv, "utf-8")
-    (tmp_path / "bulk.yaml").write_text(PLAYBOOK.replace("[sms, email]", "[sms]"), "utf-8")
-    (tmp_path / "roster.yaml").write_text(
-        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
-        "groups:\n  everyone: {csv: everyone.csv}\n",
-        "utf-8",
-    )
+    library = bulk_library(tmp_path, phones)
     home = Path(tempfile.mkdtemp(prefix="warroom-pg-"))  # the postgres user must reach it
     try:
         with private_server(home) as server:
             store = open_store(server.url)
             try:
-                snapshot = Snapshot.capture(tmp_path / "bulk.yaml", tmp_path / "roster.yaml")
+                snapshot = Snapshot.capture(*library)
                 Runtime(store, VirtualClock(T0)).activate(snapshot, by="test")
             finally:
                 store.close()

@@ -10,8 +10,10 @@ import email
 import email.policy
 import socket
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warroom.channels import Receipt
@@ -105,3 +107,42 @@ def parse_envelope(envelope: Envelope) -> EmailMessage:
     message = email.message_from_bytes(content, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
+
+
+BULK_PLAYBOOK = """\
+playbook: bulk
+title: Release to a large audience
+languages: [pl]
+levels: [{{id: high, title: High}}]
+timezone: Europe/Warsaw
+audiences:
+  everyone: {{groups: [everyone], channels: [{channels}]}}
+statements:
+  notice:
+    subject: {{pl: "Acme: awaria"}}
+    text:
+      pl: "Acme: awaria systemu płatności."
+steps:
+  - {{id: notify, send: notice, to: [everyone]}}
+"""
+
+
+def bulk_library(
+    folder: Path, phones: Sequence[str], emails: Sequence[str] | None = None
+) -> tuple[Path, Path]:
+    """One statement released to everyone in a CSV group, by SMS (and e-mail, when given
+    addresses): the shape of every fan-out test and benchmark. Returns the playbook and the
+    roster to capture."""
+    rows = [
+        f"Osoba {i},{phone}" + (f",{emails[i]}" if emails else "") for i, phone in enumerate(phones)
+    ]
+    header = "name,phone,email" if emails else "name,phone"
+    (folder / "everyone.csv").write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    channels = "sms, email" if emails else "sms"
+    (folder / "bulk.yaml").write_text(BULK_PLAYBOOK.format(channels=channels), "utf-8")
+    (folder / "roster.yaml").write_text(
+        "people:\n  - {id: anna, name: Anna Kowalska, phone: '+48 601 234 567'}\n"
+        "groups:\n  everyone: {csv: everyone.csv}\n",
+        "utf-8",
+    )
+    return folder / "bulk.yaml", folder / "roster.yaml"

@@ -147,13 +147,19 @@ class PostgresStore:
         self._depth = 0
 
     @property
-    def db(self) -> psycopg.Connection[dict[str, Any]]:
+    def connection(self) -> psycopg.Connection[dict[str, Any]]:
         """The connection, opened again if the server dropped it (a restart, a failover,
         an administrator's `pg_terminate_backend`): the next statement finds a live one,
         and the transaction that was cut is simply not there, as if it never began."""
         if self._db.closed and not self._depth:
             self._db = _reconnect(self.url)
         return self._db
+
+    @property
+    def db(self) -> _Guarded:
+        """Statements through here fail as `StoreError`, never as a driver's exception:
+        a connection cut mid-statement is the database's trouble, said in warroom's words."""
+        return _Guarded(self)
 
     @classmethod
     def open(cls, url: str) -> PostgresStore:
@@ -208,7 +214,7 @@ class PostgresStore:
     def transaction(self) -> Iterator[object]:
         """A transaction; nested ones are savepoints. Serialisation is per incident: see
         `_lock`."""
-        with self._errors(), self.db.transaction():
+        with self._errors(), self.connection.transaction():
             self._depth += 1
             try:
                 yield self.db
@@ -401,7 +407,7 @@ class PostgresStore:
             if isinstance(e, SendMessage)
         ]
         if messages:
-            with self.db.cursor() as cursor:
+            with self.connection.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO outbox (id, incident, event_seq, key, channel, body, updated_at)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
@@ -795,6 +801,18 @@ def _outbox_row(row: dict[str, Any]) -> OutboxRow:
         row["attempts"],
         row["detail"],
     )
+
+
+class _Guarded:
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def execute(self, query: Any, params: Any = None) -> psycopg.Cursor[dict[str, Any]]:
+        with self._store._errors():
+            return self._store.connection.execute(query, params)
+
+    def cursor(self) -> psycopg.Cursor[dict[str, Any]]:
+        return self._store.connection.cursor()
 
 
 RECONNECT_WAITS = (0.1, 0.5, 1.0, 2.0, 5.0)
