@@ -21,6 +21,7 @@ from warroom.engine.lifecycles import dormant
 from warroom.engine.state import Incident
 from warroom.playbook.facts import to_fill_in
 from warroom.runtime.runtime import Runtime
+from warroom.server.board import redactor
 from warroom.server.desk import Desk
 from warroom.server.intake import UNAUTHENTICATED, documented, not_configured
 from warroom.server.twilio_webhooks import DeskDep
@@ -153,7 +154,7 @@ async def timeline(incident_id: str, desk: Authorised) -> Timeline:
     def read(runtime: Runtime) -> Timeline:
         runtime.store.incident(incident_id)  # 404 before anything else
         state = runtime.incident(incident_id)
-        hide = _redactor(state)
+        hide = redactor(state)
         return Timeline(
             incident=incident_id,
             timeline=[_entry(stored, hide) for stored in runtime.store.events(incident_id)],
@@ -243,11 +244,6 @@ def _detail(row: IncidentRow, state: Incident, counts: dict[str, int]) -> Incide
         ],
         messages=counts,
     )
-
-
-def _redactor(state: Incident) -> re.Pattern[str] | None:
-    codes = sorted({m.code for m in state.messages.values() if m.code}, key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(map(re.escape, codes)) + r")\b") if codes else None
 
 
 def _entry(stored: StoredEvent, hide: re.Pattern[str] | None) -> TimelineEntry:
