@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class Severity(StrEnum):
@@ -121,3 +122,12 @@ class EngineBug(WarroomError):
 class TransitionError(EngineBug):
     """A lifecycle was asked to move in a way its declared transitions do not allow; handlers
     refuse such commands with `CommandRejected` before they move anything."""
+
+
+def masked_url(url: str) -> str:
+    """A URL as it may be shown in a message: a password in it (`https://user:pw@proxy`,
+    `postgresql://warroom:pw@db/warroom`) becomes `***`."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url

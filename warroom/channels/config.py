@@ -11,7 +11,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
@@ -154,14 +153,6 @@ def load_settings(
     settings = ChannelSettings.model_validate(result)
     _check(settings)
     return settings
-
-
-def masked_url(url: str) -> str:
-    """A URL as it may be shown: a password in it (`https://user:pw@proxy`) becomes `***`."""
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@", 1)
-    return url
 
 
 def _explain(section: str, exc: ValidationError) -> str:

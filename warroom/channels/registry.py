@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import IO
 
 from warroom.channels import Channel
-from warroom.channels.config import ChannelSettings, masked_url
+from warroom.channels.config import ChannelSettings
 from warroom.channels.console import ConsoleChannel
 from warroom.channels.smtp_email import SmtpEmail
 from warroom.channels.twilio_sms import TwilioSms
+from warroom.errors import masked_url
 
 
 def build_channels(settings: ChannelSettings, console: IO[str]) -> dict[str, Channel]:

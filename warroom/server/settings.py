@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from warroom.channels.config import ChannelConfigError, masked_url, read_settings_file
+from warroom.channels.config import ChannelConfigError, read_settings_file
 from warroom.durations import parse_duration
+from warroom.errors import masked_url
 
 MIN_SECRET = 16
 """A shorter secret can be guessed or brute-forced offline from one signed link."""

@@ -24,7 +24,7 @@ from psycopg.rows import dict_row
 from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer
 from warroom.engine.events import Event, event_from_json
 from warroom.engine.lifecycles import INCIDENT_IN_HAND, OutboxPhase
-from warroom.errors import NotFound, StoreError, UnreadableEvent
+from warroom.errors import NotFound, StoreError, UnreadableEvent, masked_url
 from warroom.store.port import (
     INBOUND_BODY_KEPT,
     AlertBinding,
@@ -166,7 +166,7 @@ class PostgresStore:
         try:
             connection = psycopg.connect(url, autocommit=True, row_factory=dict_row)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to {masked(url)} ({_first_line(exc)})") from None
+            raise StoreError(f"cannot connect to {masked_url(url)} ({_first_line(exc)})") from None
         store = cls(url, connection)
         try:
             store._migrate()
@@ -177,7 +177,7 @@ class PostgresStore:
 
     @property
     def location(self) -> str:
-        return masked(self.url)
+        return masked_url(self.url)
 
     def close(self) -> None:
         self._db.close()
@@ -827,16 +827,7 @@ def _reconnect(url: str) -> psycopg.Connection[dict[str, Any]]:
             return psycopg.connect(url, autocommit=True, row_factory=dict_row)
         except psycopg.OperationalError as exc:
             failure = exc
-    raise StoreError(f"lost the connection to {masked(url)} ({_first_line(failure)})")
-
-
-def masked(url: str) -> str:
-    """A connection URL as it may be shown: without its password."""
-    head, at, tail = url.rpartition("@")
-    if not at or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, user = head.partition("//")
-    return f"{scheme}//{user.split(':', 1)[0]}:***@{tail}"
+    raise StoreError(f"lost the connection to {masked_url(url)} ({_first_line(failure)})")
 
 
 def _first_line(exc: BaseException) -> str:
