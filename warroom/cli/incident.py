@@ -640,12 +640,15 @@ def run(
             err.print(
                 f"worker {runtime.worker} running on {runtime.store.location}; Ctrl-C stops it"
             )
-        done, failures = 1, 0  # one pass at least
-        while not stop.is_set() and (done or not until_idle or failures):
+        # one pass at least, even when a stop arrives as it starts: what was queued before
+        # the worker said it was running goes out before it stops
+        done, failures, first = 1, 0, True
+        while first or (not stop.is_set() and (done or not until_idle or failures)):
             if not done and not failures:
                 stop.wait(poll)
+            owed, first = first, False
             try:
-                done = _work_once(runtime) if not stop.is_set() else 0
+                done = _work_once(runtime) if owed or not stop.is_set() else 0
                 failures = 0
             except StoreError as exc:
                 # the database went away (a restart, a failover): what was cut is not in the
