@@ -52,12 +52,111 @@ def test_breach_drill_scores_what_it_was_written_to_test(tmp_path: Path) -> None
     assert unanswered["journalist"] == "Paweł Lis, Radio Zet"
     assert unanswered["status"] == "open"
     assert unanswered["answer"].startswith("unanswered: no Q&A entry matches its question")
-    assert any(
-        row["objective"].startswith("Media inquiry #2 (Paweł Lis, Radio Zet) answered")
-        for row in report["improvements"]
-    )
     assert {row["audience"] for row in report["first_statements"]} >= {"All staff", "Media"}
-    assert missed["title"] in [row["objective"] for row in report["improvements"]]
+    # the unanswered journalist is an area for improvement, with why and what to do about it
+    journalist = area(report, "Journalist left unanswered: Paweł Lis, Radio Zet")
+    assert "asked again at +35m by Redakcja Radia Zet, Radio Zet" in journalist["observation"]
+    assert journalist["root cause"] == (
+        "no Q&A entry of playbook data-breach matches the question, and no words were drafted "
+        "for it"
+    )
+    assert journalist["corrective action"] == (
+        "add a Q&A entry to playbook data-breach answering "
+        "\u201cKto stoi za atakiem i czy zapłacicie okup?\u201d, approved before the next drill"
+    )
+    assert journalist["objectives"] == "press-answered"
+    # the silent lawyer: the candidate on leave, the one who never answered, the one who did
+    legal = area(report, "Legal approver: Piotr Zieliński never acknowledged")
+    assert legal["root cause"].startswith(
+        "Katarzyna Dąbrowska skipped: away until 2026-12-01 00:00; the next legal approver "
+        "candidate, Piotr Zieliński, was paged at +0m (sms delivered, email delivered) and never "
+        "acknowledged; the next, Joanna Szymańska, was paged only at +10m"
+    )
+    assert plan_row(report, legal["title"])["due"] == "2026-12-23"  # 30 days after the drill
+    # the SMS outage hit the customer notices at +52m: it tested something, so it is no finding
+    assert not [a for a in report["areas_for_improvement"] if "tested nothing" in a["title"]]
+
+
+def area(report: dict[str, Any], title: str) -> dict[str, str]:
+    found = [a for a in report["areas_for_improvement"] if a["title"] == title]
+    assert found, [a["title"] for a in report["areas_for_improvement"]]
+    return found[0]  # type: ignore[no-any-return]
+
+
+def plan_row(report: dict[str, Any], title: str) -> dict[str, str]:
+    found = [r for r in report["improvements"] if r["area for improvement"] == title]
+    assert len(found) == 1, report["improvements"]
+    return found[0]  # type: ignore[no-any-return]
+
+
+def test_every_objective_of_both_drills_is_rated_by_the_documented_rules(tmp_path: Path) -> None:
+    fire = {o["id"]: (o["rating"], o["rated"]) for o in run("fire-drill", tmp_path)["objectives"]}
+    assert fire == {
+        "staff-safety-fast": ("P", "met with no escalation (4m of 15m)"),
+        "team-assembled": ("S", "met after an escalation (8m of 10m)"),
+        "neighbours-informed": ("P", "met with no escalation (4m of 30m)"),
+        "staff-first": ("P", "met with no escalation"),
+        "press-answered": ("M", "partially met"),
+        "acked-on-target": ("U", "not met"),
+    }
+    breach = run("breach-drill-q4", tmp_path / "breach")["objectives"]
+    assert [(o["status"], o["rating"]) for o in breach] == [
+        ("met", "P"),
+        ("met", "P"),
+        ("partially met", "M"),
+        ("met", "S"),  # met at 15m of 20m, but only after the lawyer on duty was passed over
+        ("not met", "U"),
+    ]
+
+
+def test_the_report_opens_with_the_overview_date_and_participants_by_role(
+    tmp_path: Path,
+) -> None:
+    report = run("fire-drill", tmp_path)
+    assert report["date"] == "2026-10-07"
+    assert report["overview"]["core_capabilities"] == [
+        "Operational Coordination",
+        "Public Information and Warning",
+    ]
+    spokespeople = next(p for p in report["participants"] if p["role"] == "Spokesperson")
+    assert spokespeople["people"] == (
+        "Ewa Wiśniewska (never acknowledged), Tomasz Wójcik (acknowledged +8m), "
+        "Krzysztof Mazur (never acknowledged; holds it at the end)"
+    )
+    owners = {o["id"]: (o["capability"], o["owner"]) for o in report["objectives"]}
+    assert owners["team-assembled"] == ("Operational Coordination", "crisis_lead")
+    markdown = (tmp_path / "fire-drill.md").read_text(encoding="utf-8")
+    assert markdown.index("- **Date:** 2026-10-07") < markdown.index("## Objectives")
+    assert markdown.index("- **Core capabilities:**") < markdown.index("## Participants, by role")
+
+
+def test_statements_are_listed_by_when_they_went_out(tmp_path: Path) -> None:
+    report = run("fire-drill", tmp_path)
+    released = [row["released"] for row in report["statements"]]
+    assert released[0] == "+4m"
+    assert released[-1] == "+1h38m"
+    assert released.index("+28m") < released.index("+1h38m")  # not as text
+
+
+def test_the_html_report_has_a_legend_and_prints(tmp_path: Path) -> None:
+    run("fire-drill", tmp_path)
+    page = (tmp_path / "fire-drill.html").read_text(encoding="utf-8")
+    legend = page[page.index("<p class='legend'>") :]
+    for words in ("escalation", "inject", "statement released", "media inquiry"):
+        assert f"</svg> {words}</span>" in legend
+    assert "fill='#2e7d32'><title>+4m Safety instructions to staff v1 released" in page
+    assert "fill='#6a1b9a'><title>+20m Media inquiry #1 from Rafał Górski" in page
+    assert "@media print{" in page
+
+
+def test_the_console_prints_ratings_and_the_top_three_areas(tmp_path: Path) -> None:
+    code, stdout, stderr = exercise("run", "fire-drill", "--out", str(tmp_path))
+    assert code == 0, stderr
+    assert "  U        not met  Crisis team acknowledged within the playbook's 5 minutes" in stdout
+    top = stdout[stdout.index("Top areas for improvement:") :]
+    assert "  1. Spokesperson: Ewa Wiśniewska never acknowledged" in top
+    assert "  3. " in top
+    assert "  4. " not in top
 
 
 def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path) -> None:
@@ -76,6 +175,46 @@ def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path)
         if a["role"] == "Spokesperson"
     ]
     assert spokespeople[:2] == [("Ewa Wiśniewska", "never"), ("Tomasz Wójcik", "+8m")]
+    # her silence: what it cost, why, and who acts on it by when
+    silent = area(report, "Spokesperson: Ewa Wiśniewska never acknowledged")
+    assert silent["root cause"] == (
+        "the first spokesperson candidate, Ewa Wiśniewska, was paged at +0m (sms delivered, "
+        "email delivered) and never acknowledged; the next, Tomasz Wójcik, was paged only at "
+        "+5m, when the ladder moved, and acknowledged at +8m"
+    )
+    assert (
+        "Crisis team acknowledged within the playbook's 5 minutes: not met (U)"
+        in (silent["analysis"])
+    )
+    assert silent["corrective action"].startswith(
+        "page Tomasz Wójcik together with Ewa Wiśniewska as Spokesperson (today 5m later)"
+    )
+    assert plan_row(report, silent["title"])["responsible"] == "Crisis lead (Anna Kowalska)"
+    assert plan_row(report, silent["title"])["due"] == "2026-11-06"
+    # the CEO takes the role over at level major and never acknowledges: the radio's call-back
+    # goes unanswered although its words were approved
+    ceo = area(report, "New spokesperson Krzysztof Mazur never acknowledged")
+    assert "At +45m the level rose to major" in ceo["observation"]
+    assert (
+        "#2 Rafał Górski, Radio Manufaktura FM asked at +40m, deadline +1h, never answered "
+        "although qa:smoke-toxic was approved" in ceo["analysis"]
+    )
+    assert ceo["root cause"].startswith(
+        "Krzysztof Mazur was told by a notice, with nothing to acknowledge, when the role changed "
+        "hands at +45m; the reminder for inquiry #2 at +50m went to Krzysztof Mazur"
+    )
+    assert ceo["corrective action"] == (
+        "page whoever takes over as Spokesperson at level major, and rehearse the hand-over "
+        "with Krzysztof Mazur"
+    )
+    assert plan_row(report, ceo["title"])["capability"] == "Public Information and Warning"
+    # the e-mail outage at +1h10m hit nothing: the drill should move it
+    outage = area(report, "Inject 7 tested nothing: email outage at +1h10m")
+    assert outage["corrective action"] == (
+        "move the email outage to +28m, when email was in use, or drop it"
+    )
+    strengths = [s["title"] for s in report["strengths"]]
+    assert "Safety instructions to staff within 15 minutes" in strengths
 
 
 def test_the_same_scenario_gives_a_byte_identical_report(tmp_path: Path) -> None:

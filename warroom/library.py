@@ -416,4 +416,12 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
                 )
         for j, aid in enumerate(objective.before):
             found.ref("audience", aid, playbook.audiences, (*path, "before", j))
+        found.ref("role", objective.owner, playbook.roles, (*path, "owner"))
+        declared = spec.overview.core_capabilities
+        if objective.capability and declared and objective.capability not in declared:
+            found.error(
+                (*path, "capability"),
+                f"{objective.capability!r} is not one of overview.core_capabilities "
+                f"({', '.join(declared)})",
+            )
     return found.items

@@ -201,8 +201,14 @@ def _write(report: Report, folder: Path, formats: tuple[str, ...]) -> None:
     out.print(f"\n[bold]{escape(report.summary)}[/bold]")
     for objective in report.objectives:
         out.print(
-            f"  {objective.status:>13}  {escape(objective.title)}: {escape(objective.measured)}"
+            f"  {objective.rating}  {objective.status:>13}  {escape(objective.title)}: "
+            f"{escape(objective.measured)}"
         )
+    if report.areas_for_improvement:
+        out.print("Top areas for improvement:")
+    for number, area in enumerate(report.areas_for_improvement[:3], 1):
+        out.print(f"  {number}. {escape(area['title'])}: {escape(area['root cause'])}")
+        out.print(f"     action: {escape(area['corrective action'])}")
     for path in written:
         out.print(f"report: {path}")
 

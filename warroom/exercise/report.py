@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,8 @@ from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
 from warroom.engine.lifecycles import MESSAGE_NOT_RECEIVED, dormant
 from warroom.engine.state import Incident, Inquiry
+from warroom.exercise.findings import Evidence, Finding, Objective, find, plan
+from warroom.exercise.ratings import RATINGS, rate
 from warroom.exercise.schema import ObjectiveSpec, ScenarioSpec
 from warroom.store import StoredEvent
 
@@ -38,6 +40,12 @@ class ObjectiveResult:
     target: str
     measured: str
     cause: str = ""
+    rating: str = ""
+    """P, S, M or U (`ratings.rate`), beside the status, which stays."""
+    rated: str = ""
+    """Why it got that rating, from the measured values."""
+    capability: str = ""
+    owner: str = ""
 
 
 @dataclass
@@ -46,10 +54,16 @@ class Report:
     title: str
     playbook: str
     incident: str
+    date: str
     start: str
     duration: str
     final_level: str
+    overview: dict[str, Any]
+    participants: list[dict[str, str]]
+    """Who took part, by role: every person tried for it, and how they answered."""
     objectives: list[ObjectiveResult]
+    strengths: list[dict[str, str]]
+    areas_for_improvement: list[dict[str, str]]
     first_statements: list[dict[str, str]]
     acknowledgements: list[dict[str, str]]
     escalations: list[dict[str, str]]
@@ -58,6 +72,7 @@ class Report:
     inquiries: list[dict[str, str]]
     timeline: list[dict[str, str]]
     improvements: list[dict[str, str]] = field(default_factory=list)
+    """The improvement plan: one row per area for improvement."""
     chart: dict[str, Any] = field(default_factory=dict)
     not_received: list[dict[str, str]] = field(default_factory=list)
     """Messages printed or withheld (a live exercise's sandbox kept them from non-participants):
@@ -84,7 +99,6 @@ class Report:
             ("SLAs", self.slas),
             ("Media inquiries", self.inquiries),
             ("Statements released", self.statements),
-            ("Improvement plan", self.improvements),
             *([("Messages nobody received", self.not_received)] if self.not_received else []),
             ("Timeline", self.timeline),
         ]
@@ -96,23 +110,68 @@ class Report:
             data.pop("not_received")
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
-    def to_markdown(self) -> str:
-        lines = [
-            f"# After-action report: {self.title}",
-            "",
-            f"Exercise `{self.exercise}` of playbook `{self.playbook}`, incident `{self.incident}`;"
-            f" started {self.start}, ran {self.duration} of exercise time, ended at level "
-            f"`{self.final_level}`.",
-            "",
-            f"**{self.summary}.**",
-            "",
-            "## Objectives",
-            "",
-            _table(
-                ["objective", "status", "target", "measured", "observed"],
-                [[o.title, o.status, o.target, o.measured, o.cause] for o in self.objectives],
+    def heading(self) -> list[tuple[str, str]]:
+        """What the report opens with, as HSEEP asks: the exercise, its date and overview."""
+        overview = self.overview
+        rows = [
+            ("Exercise", f"{self.exercise} (playbook {self.playbook}, incident {self.incident})"),
+            ("Date", self.date),
+            ("Scope", overview.get("scope", "")),
+            ("Mission areas", ", ".join(overview.get("mission_areas", []))),
+            ("Core capabilities", ", ".join(overview.get("core_capabilities", []))),
+            ("Summary", overview.get("summary", "")),
+            (
+                "Run",
+                f"started {self.start}, ran {self.duration} of exercise time, ended at level "
+                f"{self.final_level}",
             ),
         ]
+        return [(label, value) for label, value in rows if value]
+
+    def objective_rows(self) -> list[dict[str, str]]:
+        return [
+            {
+                "objective": o.title,
+                "capability": o.capability,
+                "owner": o.owner,
+                "rating": o.rating,
+                "status": o.status,
+                "target": o.target,
+                "measured": o.measured,
+                "rated": o.rated,
+                "observed": o.cause,
+            }
+            for o in self.objectives
+        ]
+
+    def to_markdown(self) -> str:
+        lines = [f"# After-action report: {self.title}", ""]
+        lines += [f"- **{label}:** {value}" for label, value in self.heading()]
+        lines += ["", f"**{self.summary}.**", "", "## Participants, by role", ""]
+        lines.append(_table(["role", "people"], [list(r.values()) for r in self.participants]))
+        rows = self.objective_rows()
+        lines += ["", "## Objectives", "", _table(list(rows[0]), [list(r.values()) for r in rows])]
+        lines += ["", RATING_KEY]
+        for heading, findings in (
+            ("Strengths", self.strengths),
+            ("Areas for improvement", self.areas_for_improvement),
+        ):
+            lines += ["", f"## {heading}"]
+            if not findings:
+                lines += ["", "None."]
+            for finding in findings:
+                lines += ["", f"### {finding['title']}", ""]
+                lines += [
+                    f"- **{key.capitalize()}:** {value}"
+                    for key, value in finding.items()
+                    if key != "title" and value
+                ]
+        lines += ["", "## Improvement plan", ""]
+        if self.improvements:
+            rows = self.improvements
+            lines.append(_table(list(rows[0]), [list(r.values()) for r in rows]))
+        else:
+            lines.append("None.")
         for heading, rows in self.sections():
             lines += ["", f"## {heading}", ""]
             if rows:
@@ -134,35 +193,53 @@ class Report:
             )
             return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-        objectives = [
-            {
-                "objective": o.title,
-                "status": o.status,
-                "target": o.target,
-                "measured": o.measured,
-                "observed": o.cause,
-            }
-            for o in self.objectives
-        ]
+        def findings(rows: list[dict[str, str]]) -> str:
+            if not rows:
+                return "<p>None.</p>"
+            return "".join(
+                f"<section class='finding'><h3>{e(row['title'])}</h3><dl>"
+                + "".join(
+                    f"<dt>{e(key)}</dt><dd>{e(value)}</dd>"
+                    for key, value in row.items()
+                    if key != "title" and value
+                )
+                + "</dl></section>"
+                for row in rows
+            )
+
+        heading = "".join(
+            f"<dt>{e(label)}</dt><dd>{e(value)}</dd>" for label, value in self.heading()
+        )
+        objectives = table(self.objective_rows())
+        for rating in RATINGS:
+            objectives = objectives.replace(
+                f"<td>{rating}</td>", f"<td class='rating r{rating}'>{rating}</td>"
+            )
         parts = [
             "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
             f"<title>After-action report: {e(self.title)}</title><style>{CSS}</style></head><body>",
             f"<h1>After-action report: {e(self.title)}</h1>",
-            f"<p>Exercise <code>{e(self.exercise)}</code> of playbook <code>{e(self.playbook)}"
-            f"</code>, incident <code>{e(self.incident)}</code>; started {e(self.start)}, ran "
-            f"{e(self.duration)} of exercise time, ended at level <code>{e(self.final_level)}"
-            "</code>.</p>",
+            f"<dl class='overview'>{heading}</dl>",
             f"<p class='summary'>{e(self.summary)}.</p>",
-            "<h2>Timeline</h2>",
-            self._svg(),
+            "<h2>Participants, by role</h2>",
+            table(self.participants),
             "<h2>Objectives</h2>",
-            table(objectives)
-            .replace("<td>not met</td>", "<td class='bad'>not met</td>")
+            objectives.replace("<td>not met</td>", "<td class='bad'>not met</td>")
             .replace("<td>met</td>", "<td class='good'>met</td>")
             .replace("<td>partially met</td>", "<td class='warn'>partially met</td>"),
+            f"<p class='key'>{e(RATING_KEY)}</p>",
+            "<h2>Strengths</h2>",
+            findings(self.strengths),
+            "<h2>Areas for improvement</h2>",
+            findings(self.areas_for_improvement),
+            "<h2>Improvement plan</h2>",
+            table(self.improvements),
+            "<h2>Timeline</h2>",
+            self._svg(),
+            LEGEND,
         ]
-        for heading, rows in self.sections():
-            parts += [f"<h2>{e(heading)}</h2>", table(rows)]
+        for heading_text, rows in self.sections():
+            parts += [f"<h2>{e(heading_text)}</h2>", table(rows)]
         parts.append("</body></html>\n")
         return "\n".join(parts)
 
@@ -195,7 +272,7 @@ class Report:
         )
         for mark in marks:
             x = left + mark["at"] * scale
-            colour = "#c62828" if mark["kind"] == "escalation" else "#ef6c00"
+            colour = MARKS[mark["kind"]][0]
             out.append(
                 f"<circle cx='{x:.1f}' cy='{axis_y}' r='5' fill='{colour}'>"
                 f"<title>{e(mark['text'])}</title></circle>"
@@ -210,13 +287,50 @@ class Report:
         return "".join(out)
 
 
+RATING_KEY = "Ratings: " + "; ".join(f"{r}: {meaning}" for r, meaning in RATINGS.items()) + "."
+
+MARKS = {
+    "escalation": ("#c62828", "escalation"),
+    "inject": ("#ef6c00", "inject"),
+    "release": ("#2e7d32", "statement released"),
+    "inquiry": ("#6a1b9a", "media inquiry"),
+}
+"""The timeline's marks: colour and the legend's words, one place for both."""
+
+LEGEND = (
+    "<p class='legend'>"
+    + "".join(
+        f"<span><svg width='12' height='12' aria-hidden='true'><circle cx='6' cy='6' r='5' "
+        f"fill='{colour}'/></svg> {words}</span>"
+        for colour, words in MARKS.values()
+    )
+    + "<span><svg width='18' height='12' aria-hidden='true'><rect width='18' height='12' "
+    "fill='#1565c0'/></svg> step</span>"
+    "<span><svg width='18' height='12' aria-hidden='true'><rect width='18' height='12' "
+    "fill='#2e7d32'/></svg> step, SLA met</span>"
+    "<span><svg width='18' height='12' aria-hidden='true'><rect width='18' height='12' "
+    "fill='#c62828'/></svg> step, SLA breached</span></p>"
+)
+
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0 1.5rem;width:100%}
 th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f2f2f2}.good{color:#2e7d32;font-weight:bold}
 .bad{color:#c62828;font-weight:bold}.warn{color:#ef6c00;font-weight:bold}
-.summary{font-size:1.15rem;font-weight:bold}svg{border:1px solid #ddd;background:#fafafa}
+.summary{font-size:1.15rem;font-weight:bold}svg[role=img]{border:1px solid #ddd;background:#fafafa}
+.overview{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
+.overview dt,.finding dt{font-weight:bold}.overview dd{margin:0}
+.finding{border-left:4px solid #ccc;padding:.1rem 1rem;margin:0 0 1rem}
+.finding dd{margin:0 0 .4rem 1rem}.rating{font-weight:bold;text-align:center}
+.rP{color:#2e7d32}.rS{color:#9e7700}.rM{color:#ef6c00}.rU{color:#c62828}
+.legend span{margin-right:1.2rem;white-space:nowrap}.key{font-size:.9rem;color:#555}
+@media print{
+body{margin:0;max-width:none;font-size:10pt;color:#000}
+h2{break-after:avoid}tr,.finding{break-inside:avoid}
+svg[role=img]{max-width:100%;height:auto;background:none}
+th{background:none}a{color:inherit;text-decoration:none}
+}
 """.strip()
 
 
@@ -291,27 +405,25 @@ def score(
                 "outcome": state.due_outcome or ("open" if state.finished_at is None else "met"),
             }
         )
-    statements = []
+    released: list[tuple[tuple[datetime, int, str, str], dict[str, str]]] = []
     for statement in incident.statements.values():
         for release in statement.releases:
-            statements.append(
-                {
-                    "statement": f"{book.statements[statement.id].title} v{release.version}"
-                    + (" (correction)" if release.correction else ""),
-                    "audience": book.audiences[release.audience].title,
-                    "language": release.language,
-                    "released": offset(start, release.at),
-                    "approved by": ", ".join(
-                        f"{incident.roster.people[p].name} ({r})"
-                        if p in incident.roster.people
-                        else p
-                        for r, p in release.approved_by
-                    )
-                    or "no approval needed",
-                    "text": release.text,
-                }
-            )
-    statements.sort(key=lambda s: (s["released"], s["statement"], s["audience"], s["language"]))
+            row = {
+                "statement": f"{book.statements[statement.id].title} v{release.version}"
+                + (" (correction)" if release.correction else ""),
+                "audience": book.audiences[release.audience].title,
+                "language": release.language,
+                "released": offset(start, release.at),
+                "approved by": ", ".join(
+                    f"{incident.roster.people[p].name} ({r})" if p in incident.roster.people else p
+                    for r, p in release.approved_by
+                )
+                or "no approval needed",
+                "text": release.text,
+            }
+            released.append(((release.at, release.order, row["statement"], row["audience"]), row))
+    # by when it went out, not as text: "+4m" before "+39m"
+    statements = [row for key, row in sorted(released, key=lambda pair: pair[0])]
     inquiries = [_inquiry_row(incident, inquiry, start) for inquiry in incident.inquiries]
     timeline = [
         {"at": offset(start, s.at), "event": s.event.kind, "by": s.event.by, "what": note}
@@ -326,41 +438,26 @@ def score(
         for a in book.audiences
         if a in first_release
     ]
-    improvements = [
-        {
-            "objective": o.title,
-            "status": o.status,
-            "observed cause": o.cause,
-            "to improve": _advice(o),
-        }
-        for o in objectives
-        if o.status != "met"
-    ]
-    improvements += [
-        {
-            "objective": f"Media inquiry #{i.number} ({_journalist(i)}) answered"
-            + "".join(
-                f"; asked again as #{r.number} ({_journalist(r)})"
-                for r in incident.inquiries
-                if r.repeat_of == i.number
-            ),
-            "status": "not met",
-            "observed cause": f"never answered: {why_unanswered(incident, i)}",
-            "to improve": "give the question an approved Q&A entry and an owner who answers it "
-            "within the desk's deadline",
-        }
-        for i in incident.inquiries
-        if i.open and not i.repeat_of
-    ]
+    evidence = Evidence(
+        scenario, incident, events, [_as_evidence(o, scenario) for o in objectives], ended
+    )
+    strengths, areas = find(evidence)
+    lead = next(iter(book.roles))  # the playbook's first role leads it
+    improvements = plan(areas, evidence, lead, ended + scenario.actions_due)
     return Report(
         exercise=scenario.exercise,
         title=scenario.title or scenario.exercise,
         playbook=book.id,
         incident=incident.id,
+        date=start.date().isoformat(),
         start=start.isoformat(),
         duration=format_duration(max(ended - start, timedelta(seconds=60))),
         final_level=incident.level,
+        overview=scenario.overview.model_dump(),
+        participants=_participants(incident, start),
         objectives=objectives,
+        strengths=[_finding_row(f) for f in strengths],
+        areas_for_improvement=[_finding_row(f) for f in areas],
         first_statements=first_statements,
         acknowledgements=acknowledgements,
         escalations=escalations,
@@ -372,6 +469,62 @@ def score(
         chart=_chart(incident, events, start, ended),
         not_received=_not_received(incident),
     )
+
+
+def _as_evidence(result: ObjectiveResult, scenario: ScenarioSpec) -> Objective:
+    spec = next(o for o in scenario.objectives if o.id == result.id)
+    return Objective(
+        id=result.id,
+        title=result.title,
+        status=result.status,
+        rating=result.rating,
+        target=result.target,
+        measured=result.measured,
+        cause=result.cause,
+        step=spec.step,
+        inquiries=spec.answer_inquiries_within is not None,
+        before=tuple(spec.before),
+        capability=result.capability,
+        owner=result.owner,
+    )
+
+
+def _finding_row(finding: Finding) -> dict[str, str]:
+    row = {
+        "title": finding.title,
+        "capability": finding.capability,
+        "observation": finding.observation,
+        "analysis": finding.analysis,
+        "root cause": finding.root_cause,
+        "objectives": ", ".join(finding.objectives),
+    }
+    if not finding.strength:
+        row["corrective action"] = finding.action
+    return row
+
+
+def _participants(incident: Incident, start: datetime) -> list[dict[str, str]]:
+    """Everyone tried for each role, in order, with how they answered."""
+    rows = []
+    for role_id, role in incident.roles.items():
+        people = []
+        for person_id in role.tried or [role.person or ""]:
+            person = incident.roster.people.get(person_id)
+            answers = [
+                step.acked[person_id] for step in incident.steps.values() if person_id in step.acked
+            ]
+            acked = (
+                f"acknowledged {offset(start, min(answers))}" if answers else "never acknowledged"
+            )
+            holds = "; holds it at the end" if person_id == role.person else ""
+            people.append(f"{person.name if person else 'nobody'} ({acked}{holds})")
+        rows.append({"role": incident.playbook.roles[role_id].title, "people": ", ".join(people)})
+    if incident.participants:
+        live = ", ".join(
+            p.name if (p := incident.roster.people.get(i)) else i for i in incident.participants
+        )
+        rows.append({"role": "Live participants", "people": live})
+    return rows
 
 
 def _journalist(inquiry: Inquiry) -> str:
@@ -434,29 +587,33 @@ def _inquiry_row(incident: Incident, inquiry: Inquiry, start: datetime) -> dict[
     }
 
 
-def _inquiries_objective(
-    objective: ObjectiveSpec, incident: Incident, start: datetime
-) -> ObjectiveResult:
+def _inquiries_objective(objective: ObjectiveSpec, incident: Incident, start: datetime) -> Measured:
     target_delta = objective.answer_inquiries_within or timedelta()
     target = f"every inquiry answered within {format_duration(target_delta)}"
     title = objective.title or objective.id
     inquiries = [i for i in incident.inquiries if not i.repeat_of]  # a call-back is one inquiry
     if not inquiries:
-        return ObjectiveResult(objective.id, title, "met", target, "no inquiries")
+        return Measured(ObjectiveResult(objective.id, title, "met", target, "no inquiries"))
     late, missed = [], []
+    slowest = timedelta()
     for i in inquiries:
         answered = i.status == "answered" and i.closed_at is not None
         if not answered:
             missed.append(f"#{i.number} {_journalist(i)} {i.status}")
-        elif i.closed_at is not None and i.closed_at - i.at > target_delta:
-            late.append(f"#{i.number} {_journalist(i)} after {format_duration(i.closed_at - i.at)}")
+        elif i.closed_at is not None:
+            slowest = max(slowest, i.closed_at - i.at)
+            if i.closed_at - i.at > target_delta:
+                late.append(
+                    f"#{i.number} {_journalist(i)} after {format_duration(i.closed_at - i.at)}"
+                )
     good = len(inquiries) - len(late) - len(missed)
     measured = f"{good} of {len(inquiries)} in time"
     if not late and not missed:
-        return ObjectiveResult(objective.id, title, "met", target, measured)
+        result = ObjectiveResult(objective.id, title, "met", target, measured)
+        return Measured(result, slowest, target_delta)
     status = "partially met" if good else "not met"
-    return ObjectiveResult(
-        objective.id, title, status, target, measured, "; ".join([*missed, *late])
+    return Measured(
+        ObjectiveResult(objective.id, title, status, target, measured, "; ".join([*missed, *late]))
     )
 
 
@@ -474,6 +631,16 @@ def _not_received(incident: Incident) -> list[dict[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class Measured:
+    """An objective scored, with the values its rating is derived from."""
+
+    result: ObjectiveResult
+    used: timedelta | None = None
+    target: timedelta | None = None
+    escalated: bool = False
+
+
 def _objective(
     objective: ObjectiveSpec,
     scenario: ScenarioSpec,
@@ -481,40 +648,35 @@ def _objective(
     first_order: dict[str, tuple[datetime, int]],
     escalations: list[dict[str, str]],
 ) -> ObjectiveResult:
+    measured = _measure(objective, scenario, incident, first_order, escalations)
+    rating, rated = rate(
+        measured.result.status,
+        used=measured.used,
+        target=measured.target,
+        escalated=measured.escalated,
+    )
+    return replace(
+        measured.result,
+        rating=rating,
+        rated=rated,
+        capability=objective.capability,
+        owner=objective.owner or "",
+    )
+
+
+def _measure(
+    objective: ObjectiveSpec,
+    scenario: ScenarioSpec,
+    incident: Incident,
+    first_order: dict[str, tuple[datetime, int]],
+    escalations: list[dict[str, str]],
+) -> Measured:
     start = scenario.start
     title = objective.title or objective.id
     if objective.answer_inquiries_within is not None:
         return _inquiries_objective(objective, incident, start)
     if objective.before:
-        keys = [first_order.get(a) for a in objective.before]
-        shown = ", ".join(
-            f"{a} {offset(start, k[0] if k else None)}"
-            for a, k in zip(objective.before, keys, strict=True)
-        )
-        released = [k for k in keys if k is not None]
-        ordered = all(a < b for a, b in itertools.pairwise(released))
-        if len(released) == len(keys) and ordered:
-            return ObjectiveResult(
-                objective.id, title, "met", " before ".join(objective.before), shown
-            )
-        if ordered and released:
-            cause = "not every audience received a statement"
-            return ObjectiveResult(
-                objective.id,
-                title,
-                "partially met",
-                " before ".join(objective.before),
-                shown,
-                cause,
-            )
-        return ObjectiveResult(
-            objective.id,
-            title,
-            "not met",
-            " before ".join(objective.before),
-            shown,
-            "an audience heard before the one that should hear first",
-        )
+        return Measured(_order_objective(objective, title, first_order, start))
     step_id = objective.step or ""
     state = incident.steps.get(step_id)
     target_delta = objective.done_within or objective.acked_within or timedelta()
@@ -525,49 +687,69 @@ def _objective(
         moment = max(state.acked.values()) if state.finished_at is None else state.finished_at
     measured = offset(start, moment)
     ladder = [e["what"] for e in escalations if e["step"] == step_id]
-    if moment is not None and moment - start <= target_delta:
-        return ObjectiveResult(objective.id, title, "met", target, measured)
+    used = moment - start if moment is not None else None
+    if used is not None and used <= target_delta:
+        result = ObjectiveResult(objective.id, title, "met", target, measured)
+        return Measured(result, used, target_delta, escalated=bool(ladder))
     cause = "; ".join(ladder[:3]) if ladder else ""
     if state is not None and state.due_outcome == "breached":
         cause = (cause + "; " if cause else "") + "its SLA was breached"
     if moment is None:
-        return ObjectiveResult(
-            objective.id,
-            title,
-            "not met",
-            target,
-            measured,
-            cause or f"step {step_id} never finished (state: {state.state if state else 'absent'})",
+        never = f"step {step_id} never finished (state: {state.state if state else 'absent'})"
+        return Measured(
+            ObjectiveResult(objective.id, title, "not met", target, measured, cause or never)
         )
     # late: still inside the playbook's own SLA for the step is partial success, past it not
     late = format_duration(moment - start - target_delta)
     due = incident.playbook.step(step_id).due if step_id in incident.steps else None
     within_sla = due is not None and moment - start <= due
-    return ObjectiveResult(
-        objective.id,
-        title,
-        "partially met" if within_sla else "not met",
-        target,
-        measured,
-        (cause + "; " if cause else "")
-        + f"{late} late"
-        + (f", within the step's SLA of {format_duration(due)}" if within_sla and due else ""),
+    return Measured(
+        ObjectiveResult(
+            objective.id,
+            title,
+            "partially met" if within_sla else "not met",
+            target,
+            measured,
+            (cause + "; " if cause else "")
+            + f"{late} late"
+            + (f", within the step's SLA of {format_duration(due)}" if within_sla and due else ""),
+        )
     )
 
 
-def _advice(result: ObjectiveResult) -> str:
-    cause = result.cause.lower()
-    if "did not acknowledge" in cause or "moves to" in cause:
-        return (
-            "check the first candidates' contact details and availability; rehearse acknowledging"
+def _order_objective(
+    objective: ObjectiveSpec,
+    title: str,
+    first_order: dict[str, tuple[datetime, int]],
+    start: datetime,
+) -> ObjectiveResult:
+    keys = [first_order.get(a) for a in objective.before]
+    shown = ", ".join(
+        f"{a} {offset(start, k[0] if k else None)}"
+        for a, k in zip(objective.before, keys, strict=True)
+    )
+    released = [k for k in keys if k is not None]
+    ordered = all(a < b for a, b in itertools.pairwise(released))
+    if len(released) == len(keys) and ordered:
+        return ObjectiveResult(objective.id, title, "met", " before ".join(objective.before), shown)
+    if ordered and released:
+        cause = "not every audience received a statement"
+        return ObjectiveResult(
+            objective.id,
+            title,
+            "partially met",
+            " before ".join(objective.before),
+            shown,
+            cause,
         )
-    if "approv" in cause or "sla" in cause:
-        return "agree approvers' response time; pre-approve holding language"
-    if "inquir" in result.target:
-        return "prepare and pre-approve Q&A for the likeliest questions; answer within the deadline"
-    if "audience heard" in cause:
-        return "release staff before external audiences; check the step's `to:` order"
-    return "review the step's owner and timing in the playbook"
+    return ObjectiveResult(
+        objective.id,
+        title,
+        "not met",
+        " before ".join(objective.before),
+        shown,
+        "an audience heard before the one that should hear first",
+    )
 
 
 def _chart(
@@ -598,12 +780,18 @@ def _chart(
             "esc:"
         )
         is_inject = stored.event.by.startswith("inject:")
-        if (is_escalation or is_inject) and stored.notes:
-            marks.append(
-                {
-                    "at": minutes(stored.at),
-                    "kind": "escalation" if is_escalation else "inject",
-                    "text": f"{offset(start, stored.at)} {stored.notes[0]}",
-                }
-            )
+        is_inquiry = kind == "media-inquiry"
+        released = [n for n in stored.notes if " released to " in n]
+        if is_inquiry and stored.notes:
+            mark = "inquiry"
+        elif (is_escalation or is_inject) and stored.notes:
+            mark = "escalation" if is_escalation else "inject"
+        elif released:
+            mark = "release"
+        else:
+            continue
+        text = released[0] if mark == "release" else stored.notes[0]
+        marks.append(
+            {"at": minutes(stored.at), "kind": mark, "text": f"{offset(start, stored.at)} {text}"}
+        )
     return {"bars": bars, "marks": marks, "span": max(minutes(ended), 1.0)}

@@ -92,6 +92,10 @@ class ObjectiveSpec(Spec):
     before: list[Slug] = []
     answer_inquiries_within: Duration | None = None
     """Every journalist's inquiry answered (with approved words) within this long."""
+    capability: str = ""
+    """The core capability it tests (HSEEP): the report groups its findings and actions by it."""
+    owner: Name | None = None
+    """The role answerable for improving it: its actions in the improvement plan are theirs."""
 
     @model_validator(mode="after")
     def _measurable(self) -> ObjectiveSpec:
@@ -198,6 +202,16 @@ class ReadinessSpec(Spec):
     injects: Literal["keep", "drop"] = "keep"
 
 
+class OverviewSpec(Spec):
+    """The exercise overview an HSEEP after-action report opens with: what was exercised,
+    in which mission areas, against which core capabilities, and why."""
+
+    scope: str = ""
+    mission_areas: list[str] = []
+    core_capabilities: list[str] = []
+    summary: str = ""
+
+
 class ScenarioSpec(Spec):
     exercise: Slug
     title: str = ""
@@ -212,3 +226,6 @@ class ScenarioSpec(Spec):
     injects: list[InjectSpec] = []
     objectives: list[ObjectiveSpec] = []
     readiness: ReadinessSpec = ReadinessSpec()
+    overview: OverviewSpec = OverviewSpec()
+    actions_due: Duration = timedelta(days=30)
+    """How long after the exercise the improvement plan's corrective actions fall due."""
