@@ -151,8 +151,16 @@ class Evidence:
             chain = self.incident.roles[role].tried if role in self.incident.roles else []
             person = next((p for p in chain if self.name(p) == match["new"]), None)
             if person is not None:
-                found.append(Handover(role, person, match["old"], match["level"], at))
+                before = chain[chain.index(person) - 1] if chain.index(person) else None
+                found.append(Handover(role, person, match["old"], match["level"], at, before))
         return found
+
+    def holder_at(self, role: str, moment: datetime) -> str | None:
+        """Who held a role at a moment, as far as level changes moved it."""
+        later = [h for h in self.handovers if h.role == role and h.at > moment]
+        if later:
+            return later[0].previous_id
+        return self.incident.holder(role)
 
 
 HANDOVER = re.compile(
@@ -167,6 +175,7 @@ class Handover:
     previous: str
     level: str
     at: datetime
+    previous_id: str | None
 
 
 Finder = Callable[[Evidence], Iterable[Finding]]
@@ -313,7 +322,12 @@ def candidates_who_never_answered(evidence: Evidence) -> Iterator[Finding]:
                 for _, m, _ in evidence.deliveries
                 if m.person == person and m.purpose == "page"
             )
-            if not delivered:
+            contact = incident.roster.people.get(person)
+            if contact is not None and "sms" not in contact.channels():
+                landline = " (the phone on record is a landline)" if contact.phone else ""
+                cause += f"; {contact.name} is reachable only by e-mail{landline}"
+                action = f"give {contact.name} an SMS-capable number"
+            elif not delivered:
                 action = _reachable_action(evidence, person)
             else:
                 gap = (
@@ -487,8 +501,9 @@ def journalists_left_unanswered(evidence: Evidence) -> Iterator[Finding]:
     for inquiry in incident.inquiries:
         if not inquiry.open or inquiry.repeat_of:
             continue
-        holder = incident.holder(inquiry.owner) if inquiry.owner else None
-        if (inquiry.owner, holder) in silent and _approved(incident, inquiry):
+        holder = evidence.holder_at(inquiry.owner, inquiry.at) if inquiry.owner else None
+        final = incident.holder(inquiry.owner) if inquiry.owner else None
+        if (inquiry.owner, final) in silent and _approved(incident, inquiry):
             continue  # the words were ready: the hand-over nobody acknowledged explains it
         again = [r for r in incident.inquiries if r.repeat_of == inquiry.number]
         cause, action = _why_unanswered(evidence, inquiry, holder)
