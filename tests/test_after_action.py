@@ -122,6 +122,30 @@ def test_a_candidate_without_a_mobile_number_is_given_one(tmp_path: Path) -> Non
     assert legal["corrective action"] == "give Piotr Zieliński an SMS-capable number"
 
 
+def test_a_late_lawyer_reachable_only_by_email(tmp_path: Path) -> None:
+    """The issue's own example: the first legal candidate is away, the second has no mobile
+    number and reads the page nine minutes later."""
+    library = library_copy(tmp_path)
+    edit(library / "roster.yaml", '    phone: "+48 660 905 312"\n', "")
+    edit(
+        library / "exercises" / "breach-drill-q4.yaml",
+        "piotr-zielinski: {silent: true}",
+        "piotr-zielinski: {ack_after: 9m, approve_after: 10m}",
+    )
+    report = run("breach-drill-q4", tmp_path, library)
+    rated = {o["id"]: (o["rating"], o["rated"]) for o in report["objectives"]}
+    assert rated["acked-on-target"] == ("S", "met within 20% of the target (9m of 10m)")
+    late = areas(report)["Legal approver: Piotr Zieliński acknowledged last, at +9m"]
+    assert late["root cause"] == (
+        "Katarzyna Dąbrowska skipped: away until 2026-12-01 00:00; the next legal approver "
+        "candidate, Piotr Zieliński, is reachable only by e-mail and acknowledged 9m after the "
+        "page (email delivered)"
+    )
+    assert late["corrective action"] == "give Piotr Zieliński an SMS-capable number"
+    row = next(r for r in report["improvements"] if r["area for improvement"] == late["title"])
+    assert row["responsible"] == "Legal approver (Piotr Zieliński)"  # acked-on-target owner
+
+
 def test_a_spokesperson_who_does_not_speak_the_journalists_language(tmp_path: Path) -> None:
     library = library_copy(tmp_path)
     edit(

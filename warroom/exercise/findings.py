@@ -399,6 +399,57 @@ def _reachable_action(evidence: Evidence, person: str) -> str:
 
 
 @finds
+def late_acknowledgements(evidence: Evidence) -> Iterator[Finding]:
+    """The last of a team to acknowledge, when that held an objective back and no silent
+    candidate before them explains it."""
+    incident = evidence.incident
+    covered = set()
+    for state in incident.roles.values():
+        covered.update(state.tried[1:])  # paged because the ladder moved: explained there
+    for objective in evidence.objectives:
+        step = incident.steps.get(objective.step or "")
+        if objective.rating == "P" or step is None or not step.acked:
+            continue
+        person, acked = max(step.acked.items(), key=lambda pair: (pair[1], pair[0]))
+        role = step.paged.get(person)
+        if role is None or person in covered:
+            continue
+        paged = evidence.first_delivery(person, "page", step.id)
+        took = format_duration(acked - paged) if paged and acked > paged else "0m"
+        title = evidence.role_title(role)
+        skipped = _skipped(evidence, role, person)
+        contact = incident.roster.people.get(person)
+        email_only = contact is not None and "sms" not in contact.channels()
+        channels = _channels(evidence, person, "page", step.id)
+        cause = (
+            (f"{skipped}; the next {title.lower()} candidate, " if skipped else "")
+            + f"{evidence.name(person)}{',' if skipped else ''}"
+            + (" is reachable only by e-mail and" if email_only else "")
+            + f" acknowledged {took} after the page ({channels})"
+        )
+        action = (
+            f"give {evidence.name(person)} an SMS-capable number"
+            if email_only
+            else f"agree with {evidence.name(person)} to acknowledge {title} pages within "
+            f"{objective.target.split(' within ')[-1]}, or page a deputy with them"
+        )
+        covered.add(person)
+        yield Finding(
+            strength=False,
+            title=f"{title}: {evidence.name(person)} acknowledged last, at {evidence.at(acked)}",
+            observation=(
+                f"{evidence.name(person)} ({title}) was the last to acknowledge "
+                f"{incident.playbook.step(step.id).title}, at {evidence.at(acked)}."
+            ),
+            analysis=f"Cost: {_cost(evidence, [objective.id])}.",
+            root_cause=cause,
+            action=action,
+            capability=COORDINATION,
+            objectives=evidence.below_par(partial(_measures_step, step=step.id)),
+        )
+
+
+@finds
 def new_holders_who_never_acknowledged(evidence: Evidence) -> Iterator[Finding]:
     """Someone who took a role over at a level change and never acknowledged it."""
     incident = evidence.incident
