@@ -47,6 +47,7 @@ class Objective:
     title: str
     status: str
     rating: str
+    rated: str
     target: str
     measured: str
     cause: str
@@ -252,7 +253,7 @@ def objectives_performed(evidence: Evidence) -> Iterator[Finding]:
             strength=True,
             title=objective.title,
             observation=f"{objective.measured} against {objective.target}.",
-            analysis="Performed without challenges: no escalation, and well inside the target.",
+            analysis=f"Performed without challenges: {objective.rated}.",
             root_cause=_what_achieved(evidence, objective),
             objectives=(objective.id,),
         )

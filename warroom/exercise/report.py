@@ -234,7 +234,7 @@ class Report:
             findings(self.areas_for_improvement),
             "<h2>Improvement plan</h2>",
             table(self.improvements),
-            "<h2>Timeline</h2>",
+            "<h2>Timeline at a glance</h2>",
             self._svg(),
             LEGEND,
         ]
@@ -478,6 +478,7 @@ def _as_evidence(result: ObjectiveResult, scenario: ScenarioSpec) -> Objective:
         title=result.title,
         status=result.status,
         rating=result.rating,
+        rated=result.rated,
         target=result.target,
         measured=result.measured,
         cause=result.cause,
