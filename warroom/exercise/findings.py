@@ -332,14 +332,14 @@ def candidates_who_never_answered(evidence: Evidence) -> Iterator[Finding]:
                 action = _reachable_action(evidence, person)
             else:
                 gap = (
-                    format_duration(next_paged - paged)
+                    f" (today {format_duration(next_paged - paged)} later)"
                     if next_paged and paged and next_paged > paged
-                    else "later"
+                    else ""
                 )
                 action = (
                     f"page {evidence.name(following)} together with {evidence.name(person)} "
-                    f"as {title} (today {gap} later), and confirm {evidence.name(person)} can "
-                    "answer at every rota hand-over"
+                    f"as {title}{gap}, and confirm {evidence.name(person)} can answer at every "
+                    "rota hand-over"
                 )
             ids = evidence.below_par(partial(_measures_step, step=step.id))
             yield Finding(
@@ -391,12 +391,21 @@ def _channels(evidence: Evidence, person: str, purpose: str, step: str) -> str:
 
 
 def _reachable_action(evidence: Evidence, person: str) -> str:
-    found = evidence.incident.roster.people.get(person)
-    if found is not None and not found.phone:
-        return f"give {found.name} an SMS-capable number"
-    if found is not None and not found.email:
-        return f"give {found.name} an e-mail address warroom can page"
-    return f"check {evidence.name(person)}'s phone number and e-mail address in the roster"
+    """No page reached them: the roster's addresses are what to fix."""
+    failed = sorted(
+        {
+            m.channel
+            for _, m, report in evidence.deliveries
+            if m.person == person and m.purpose == "page" and report.status != "delivered"
+        }
+    )
+    addresses = " and ".join(
+        {"sms": "phone number", "email": "e-mail address"}.get(c, c) for c in failed
+    )
+    return (
+        f"correct {evidence.name(person)}'s {addresses or 'contact details'} in the roster: "
+        "no page reached them"
+    )
 
 
 @finds
