@@ -125,6 +125,8 @@ class Ctx:
             return ""  # an excluded person's address: see `refresh_exclusions`
         self.inc.keys.add(key)
         language = about.language or contact.language or ""
+        audience = self.book.audiences.get(about.audience or "")
+        reply_to = audience.reply_to if audience and about.purpose == "statement" else ""
         message_id = f"{self.inc.id}-m{self.inc.next_number()}"
         self.inc.messages[message_id] = MessageState(
             message_id,
@@ -159,6 +161,7 @@ class Ctx:
                 version=about.version,
                 audience=about.audience,
                 code=about.code,
+                reply_to=reply_to if channel == "email" else "",
             )
         )
         return message_id

@@ -241,6 +241,7 @@ class _Compiler:
             language=spec.language,
             from_level=spec.from_level,
             internal=spec.internal,
+            reply_to=spec.reply_to or "",
         )
 
     # -- statements -----------------------------------------------------------------------

@@ -75,6 +75,9 @@ class Audience:
     internal: bool = False
     """Inside the organisation (staff, the crisis team). An outside audience (the default) is
     not drafted for or released to at a level that is only proposed."""
+    reply_to: str = ""
+    """Where this audience's answers to a statement e-mail go (`Reply-To`), so that customers'
+    replies reach a desk that reads them, not the acknowledgement mailbox."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pydantic import Discriminator, Field, PositiveInt, Tag
 from warroom.durations import Duration
 from warroom.playbook.model import DEFAULT_TRIGGER_COOLDOWN
 from warroom.specs import (
+    Email,
     Flag,
     Lang,
     Name,
@@ -69,6 +70,7 @@ class AudienceSpec(Spec):
     language: Lang | None = None
     from_level: Slug | None = None
     internal: bool = False
+    reply_to: Email | None = None
 
 
 class StatementSpec(Spec):
