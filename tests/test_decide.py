@@ -107,9 +107,11 @@ class Desk:
         return self
 
     def released_holding(self) -> Desk:
-        """The holding statement released to staff and, their messages settled, the media."""
+        """The holding statement released to staff and, their messages settled and the step's
+        5-minute hold over, the media."""
         self.approved_holding()
         self.report("delivered", self.sent("statement", audience="employees"))
+        self.wait((self.now - T0) / timedelta(minutes=1) + 5)
         return self
 
     def saw(self, text: str) -> bool:
@@ -282,6 +284,12 @@ def staff_hear_first_then_the_media() -> Desk:
     desk.report("delivered", staff[:-1])  # sent, then delivered: settled once
     assert not desk.sent("statement", audience="media")
     desk.report("delivered", staff[-1:])
+    desk.wait(4)
+    assert not desk.sent("statement", audience="media")  # settled, but the hold is 5m
+    desk.wait(5)
+    assert desk.saw(
+        "Release the holding statement, staff first: next audience goes after the hold of 5m"
+    )
     assert desk.sent("statement", audience="media")
     assert desk.step("release-holding") == "done"
     state = desk.incident.steps["release-holding"]
@@ -297,6 +305,25 @@ def the_next_audience_goes_anyway() -> Desk:
     assert desk.saw("next audience goes after 10m")
     assert desk.sent("statement", audience="media")
     assert desk.step("release-holding") == "done"
+    return desk
+
+
+def without_a_hold_the_next_audience_goes_once_settled() -> Desk:
+    desk = Desk(book=with_step("release-holding", hold=None)).approved_holding()
+    desk.report("delivered", desk.sent("statement", audience="employees"))
+    assert desk.sent("statement", audience="media")  # at the same moment: no hold was asked
+    return desk
+
+
+def a_hold_never_cuts_the_ten_minute_cap_short() -> Desk:
+    """Messages still unanswered when the hold is over: the next audience waits for them, up
+    to the ten minutes it always waits at most."""
+    desk = Desk().approved_holding()
+    desk.wait(9)
+    assert not desk.sent("statement", audience="media")
+    desk.wait(10)
+    assert desk.saw("next audience goes after 10m")
+    assert desk.sent("statement", audience="media")
     return desk
 
 
@@ -334,7 +361,9 @@ def staff_first_waits_for_fail_overs() -> Desk:
     """An audience's failed message and its fail-over: the next audience waits for both."""
     book = variant(
         steps=tuple(
-            dataclasses.replace(s, to=("media", "employees")) if s.id == "release-holding" else s
+            dataclasses.replace(s, to=("media", "employees"), hold=None)
+            if s.id == "release-holding"
+            else s
             for s in BOOK.steps
         )
     )
@@ -518,9 +547,9 @@ def recurring_updates_wait_for_approval() -> Desk:
     desk = Desk().released_holding()
     desk.approve("update", ("anna-kowalska",))
     assert desk.step("updates") == "released"
-    desk.wait(11)
+    desk.wait(16)  # released at +5m, after the holding statement's hold
     assert desk.step("updates") == "done"
-    desk.wait(2 * 60 + 11)
+    desk.wait(2 * 60 + 16)
     assert desk.saw("Regular updates: update 2 is due")
     assert desk.step("updates") == "awaiting_approval"
     assert desk.saw("Regular updates: waits for approval of Update")
@@ -720,11 +749,13 @@ def an_earlier_version_fails_over_by_e_mail_only() -> Desk:
 
 
 def printed_staff_messages_let_the_media_go_but_are_not_delivered() -> Desk:
-    """Printed (no channel configured) is settled, so staff first goes on at once; it is said
-    on the timeline and never failed over, since the other channel printed alike."""
+    """Printed (no channel configured) is settled, so staff first goes on once the hold is
+    over; it is said on the timeline and never failed over, since the other channel printed
+    alike."""
     desk = Desk().approved_holding()
     staff = desk.sent("statement", audience="employees")
     desk.report("printed", staff)
+    desk.wait(5)
     assert desk.sent("statement", audience="media")
     assert {desk.incident.messages[m.message].state for m in staff} == {"printed"}
     assert not desk.saw("failed over")
@@ -764,6 +795,8 @@ SCENARIOS: list[Callable[[], Desk]] = [
     acknowledgement_completes_the_page,
     staff_hear_first_then_the_media,
     the_next_audience_goes_anyway,
+    without_a_hold_the_next_audience_goes_once_settled,
+    a_hold_never_cuts_the_ten_minute_cap_short,
     a_failed_message_fails_over,
     a_message_already_on_the_other_channel_is_not_repeated,
     a_failed_page_fails_over_where_it_can,

@@ -50,6 +50,9 @@ class StepState:
     """How many of `pending` no channel has answered yet: counted, so a receipt costs the
     same at 20,000 recipients as at 20."""
     released_versions: list[int] = field(default_factory=list)
+    hold_until: datetime | None = None
+    """A send step's `hold`: the next audience goes no earlier than this, however soon the
+    previous one's messages are reported sent."""
 
 
 @dataclass(frozen=True)

@@ -492,7 +492,8 @@ def _objective(
             for a, k in zip(objective.before, keys, strict=True)
         )
         released = [k for k in keys if k is not None]
-        ordered = all(a < b for a, b in itertools.pairwise(released))
+        # strictly earlier in time: the same minute is "at once", whatever order the log has
+        ordered = all(a[0] < b[0] for a, b in itertools.pairwise(released))
         if len(released) == len(keys) and ordered:
             return ObjectiveResult(
                 objective.id, title, "met", " before ".join(objective.before), shown
@@ -513,7 +514,9 @@ def _objective(
             "not met",
             " before ".join(objective.before),
             shown,
-            "an audience heard before the one that should hear first",
+            "an audience heard at the same moment as the one that should hear first"
+            if all(a[0] <= b[0] for a, b in itertools.pairwise(released))
+            else "an audience heard before the one that should hear first",
         )
     step_id = objective.step or ""
     state = incident.steps.get(step_id)
@@ -565,6 +568,8 @@ def _advice(result: ObjectiveResult) -> str:
         return "agree approvers' response time; pre-approve holding language"
     if "inquir" in result.target:
         return "prepare and pre-approve Q&A for the likeliest questions; answer within the deadline"
+    if "same moment" in cause:
+        return "give the send step a `hold:` so that staff hear it minutes before the press"
     if "audience heard" in cause:
         return "release staff before external audiences; check the step's `to:` order"
     return "review the step's owner and timing in the playbook"

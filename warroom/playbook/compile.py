@@ -12,11 +12,13 @@ import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
+from warroom.durations import format_duration
 from warroom.errors import Diagnostic
 from warroom.playbook import templates
 from warroom.playbook.model import (
     DEFAULT_ANSWER_WITHIN,
     KEY_MESSAGES,
+    NEXT_AUDIENCE_WAITS_AT_MOST,
     NEXT_CANDIDATE,
     QA,
     Action,
@@ -503,6 +505,7 @@ class _Compiler:
             due=spec.due,
             every=spec.every,
             press_conference=self._press_conference(path, spec),
+            hold=spec.hold,
         )
 
     def _press_conference(self, path: PathKey, spec: StepSpec) -> PressConference | None:
@@ -526,6 +529,7 @@ class _Compiler:
         misplaced = {
             "to": action is not Action.SEND and bool(spec.to),
             "every": action is not Action.SEND and spec.every is not None,
+            "hold": action is not Action.SEND and spec.hold is not None,
             "ack_within": action is not Action.PAGE and spec.ack_within is not None,
             "escalate": action is not Action.PAGE and bool(spec.escalate),
             "press_conference": action is not Action.PAGE and spec.press_conference is not None,
@@ -537,6 +541,20 @@ class _Compiler:
                 )
         if action is Action.SEND and spec.send and not spec.to:
             self.found.error(path, "a send step needs `to:`, the audiences in release order")
+        if action is Action.SEND and spec.hold is not None:
+            if not spec.hold:
+                self.found.error((*path, "hold"), "a hold of 0 keeps nobody apart; leave it out")
+            elif spec.hold > NEXT_AUDIENCE_WAITS_AT_MOST:
+                self.found.error(
+                    (*path, "hold"),
+                    f"{format_duration(spec.hold)} is longer than the "
+                    f"{format_duration(NEXT_AUDIENCE_WAITS_AT_MOST)} the next audience waits at "
+                    "most; give at most that",
+                )
+            elif len(spec.to) < 2:
+                self.found.error(
+                    (*path, "hold"), "`hold` keeps audiences apart; this step sends to one"
+                )
         if spec.send:
             statement = self.spec.statements.get(spec.send)
             rank = {level.id: i for i, level in enumerate(self.spec.levels)}

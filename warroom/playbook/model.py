@@ -11,6 +11,10 @@ from datetime import timedelta
 from enum import StrEnum
 
 NEXT_CANDIDATE = "next_candidate"
+NEXT_AUDIENCE_WAITS_AT_MOST = timedelta(minutes=10)
+"""How long the next audience of a send step waits for the previous one's messages before it
+goes anyway: staff should hear first, but an SMS outage must not hold the press statement
+forever. A step's `hold` is at most this."""
 DEFAULT_TRIGGER_COOLDOWN = timedelta(minutes=30)
 """How long after a triggered incident is closed a new alert with the same key stays quiet:
 a flapping alert must not page the crisis team every time it flaps."""
@@ -175,6 +179,9 @@ class Step:
     due: timedelta | None = None
     every: timedelta | None = None
     press_conference: PressConference | None = None
+    hold: timedelta | None = None
+    """A send step's least gap between one audience and the next: staff hear it strictly
+    before the press, even when every message to them is reported sent at once."""
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,7 @@ class StepSpec(Spec):
     to: Annotated[list[Slug], OneOrMany] = []
     due: Duration | None = None
     every: Duration | None = None
+    hold: Duration | None = None
     press_conference: PressConferenceSpec | None = None
 
 
