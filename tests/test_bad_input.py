@@ -18,7 +18,7 @@ CASES = [
         "outage.yaml",
         "    ack_within: 10m",
         "    ack_whitin: 10m",
-        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, hold, press_conference)",
+        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, hold, requires_facts, press_conference)",
         id="unknown-key",
     ),
     pytest.param(
@@ -419,6 +419,13 @@ CASES = [
         "    ack_within: 10m\n    hold: 5m",
         "outage.yaml:61:11: steps[0].hold: 'hold' does not apply to a step that does page",
         id="hold-on-a-page",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "    to: [employees, media]",
+        "    to: [employees, media]\n    requires_facts: [company, servise]",
+        "outage.yaml:73:31: steps[2].requires_facts[1]: unknown fact 'servise'; did you mean 'service'? (expected one of: company, implicated, service)",
+        id="requires-unknown-fact",
     ),
 ]
 

@@ -205,6 +205,8 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("correct an unknown statement", fresh, ev.CorrectionIssued(statement="tweet", reason="typo"), "unknown statement 'tweet' (expected one of: "),
     ("receipt for an unknown message", fresh, ev.DeliveryReported(message="m0", status="sent"), "unknown message 'm0' in incident breach-1"),
     ("receipt with an unknown status", fresh, lambda d: ev.DeliveryReported(message=d.sent("page")[0].message, status="lost"), "unknown delivery status 'lost' (expected sent, delivered, printed, withheld, failed or undeliverable)"),
+    ("contacts for an unknown audience", fresh, ev.ContactsLoaded(audience="clients", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "unknown audience 'clients' for data-breach (audiences loaded during an incident: none)"),
+    ("contacts for a roster audience", fresh, ev.ContactsLoaded(audience="media", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "audience 'media' (Media) takes its contacts from the roster; only an audience declared `contacts: at_release` is loaded during an incident (this playbook has none)"),
     ("cancel without a reason", fresh, ev.Cancelled(reason=""), "cancelling needs a reason"),
     ("close an active incident", fresh, ev.Closed(), "incident breach-1 is active; cannot close (possible now: resolve, cancel)"),
     ("raise once resolved", resolved, ev.LevelRaised(level="crisis"), "incident breach-1 is resolved"),
@@ -649,6 +651,57 @@ def with_step(step_id: str, **changes: Any) -> Playbook:
     )
 
 
+def a_step_waits_for_the_facts_it_requires() -> Desk:
+    desk = Desk(book=with_step("approve-holding", requires_facts=("data_categories",)))
+    desk.assemble()
+    assert desk.step("approve-holding") == "waiting"
+    assert desk.saw(
+        "Approve the holding statement: waits for facts data_categories (`warroom fact NAME=VALUE`)"
+    )
+    assert not desk.sent("approval", statement="holding")
+    desk.decide(ev.FactUpdated(facts={"data_categories": "still being established"}))
+    assert desk.step("approve-holding") == "waiting"  # its default is no answer
+    desk.decide(ev.FactUpdated(facts={"data_categories": "e-mail addresses"}))
+    assert desk.step("approve-holding") == "awaiting_approval"
+    assert desk.incident.steps["approve-holding"].waits_for_facts == ()
+    assert {m.person for m in desk.sent("approval", statement="holding")} == set(APPROVERS)
+    return desk
+
+
+CUSTOMERS = [
+    {"name": "Jan Kot", "email": "jan@example.com", "phone": "", "language": "pl"},
+    {"name": "Ann Lee", "email": "ann@example.com", "phone": "+48605111222", "language": "en"},
+]
+
+
+def a_release_waits_for_contacts_given_during_the_incident() -> Desk:
+    book = with_audience("customers", groups=(), contacts_at_release=True)
+    desk = Desk(book=book).released_holding()
+    desk.decide(ev.LevelRaised(level="crisis", by="anna-kowalska"))
+    desk.approve("customer-notice")
+    assert desk.step("notify-customers") == "released"
+    assert desk.incident.steps["notify-customers"].waits_for_contacts == "customers"
+    assert desk.saw(
+        "Write to the customers affected: waits for the contacts of Customers affected "
+        "(`warroom contacts load customers FILE.csv`)"
+    )
+    assert not desk.sent("statement", audience="customers")
+    rejected = ev.ContactsLoaded(audience="customers", source="a.csv", contacts=[], by="anna")
+    with pytest.raises(
+        CommandRejected, match=r"a\.csv: no contacts to load for Customers affected"
+    ):
+        desk.decide(rejected)
+    desk.decide(ev.ContactsLoaded(audience="customers", source="a.csv", contacts=CUSTOMERS))
+    letters = desk.sent("statement", audience="customers")
+    assert {(m.address, m.language) for m in letters} == {
+        ("jan@example.com", "pl"),
+        ("ann@example.com", "en"),  # e-mail only: the audience's channels
+    }
+    assert desk.saw("Contacts of Customers affected loaded from a.csv by unknown: 2 contacts")
+    assert desk.step("notify-customers") == "done"
+    return desk
+
+
 def an_unheld_role_is_named_not_paged() -> Desk:
     desk = Desk(book=with_roles(security_lead=(), legal=()))
     assert desk.saw("Assemble the crisis team: nobody holds security_lead to page")
@@ -796,6 +849,8 @@ SCENARIOS: list[Callable[[], Desk]] = [
     staff_hear_first_then_the_media,
     the_next_audience_goes_anyway,
     without_a_hold_the_next_audience_goes_once_settled,
+    a_step_waits_for_the_facts_it_requires,
+    a_release_waits_for_contacts_given_during_the_incident,
     a_hold_never_cuts_the_ten_minute_cap_short,
     a_failed_message_fails_over,
     a_message_already_on_the_other_channel_is_not_repeated,

@@ -16,10 +16,10 @@ from pathlib import Path
 from warroom.durations import format_duration
 from warroom.engine.assignment import role_filter
 from warroom.errors import Diagnostic, InvalidInput, NotFound, Severity
-from warroom.exercise.schema import ScenarioSpec
+from warroom.exercise.schema import ContactsInjectSpec, ScenarioSpec
 from warroom.playbook.compile import compile_playbook
 from warroom.playbook.model import Action, Playbook
-from warroom.roster.load import compile_roster
+from warroom.roster.load import compile_roster, read_contact_list
 from warroom.roster.model import Person, Roster
 from warroom.specs import Findings, one_of, validate_source
 from warroom.yamlsource import PathKey, Source, load_yaml
@@ -255,6 +255,8 @@ def _check_reach(playbook: Playbook, roster: Roster, found: Findings) -> None:
     """Audiences nobody can be reached in, and steps nobody can be paged for."""
     unreachable: set[str] = set()
     for aid, audience in playbook.audiences.items():
+        if audience.contacts_at_release:
+            continue  # its list comes with `warroom contacts load`, checked then
         reachable = any(
             set(audience.channels) & set(c.channels())
             for g in audience.groups
@@ -391,6 +393,8 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
                         (*path, "fact", name),
                         f"is {len(value)} characters, over max_length {limit}",
                     )
+        if inject.contacts is not None:
+            _check_contacts_inject(playbook, inject.contacts, source, (*path, "contacts"), found)
         if people is not None:
             found.ref("person", inject.silence, people, (*path, "silence"))
             found.ref("person", inject.restore, people, (*path, "restore"))
@@ -417,3 +421,25 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
         for j, aid in enumerate(objective.before):
             found.ref("audience", aid, playbook.audiences, (*path, "before", j))
     return found.items
+
+
+def _check_contacts_inject(
+    playbook: Playbook,
+    given: ContactsInjectSpec,
+    source: Source,
+    path: PathKey,
+    found: Findings,
+) -> None:
+    """What `warroom contacts load` would refuse, found before the drill instead of in it."""
+    if not found.ref("audience", given.audience, playbook.audiences, (*path, "audience")):
+        return
+    if not playbook.audiences[given.audience].contacts_at_release:
+        found.error(
+            (*path, "audience"),
+            f"audience {given.audience!r} takes its contacts from the roster; only an audience "
+            "declared `contacts: at_release` is loaded during an incident",
+        )
+    try:
+        read_contact_list(Path(os.path.normpath(Path(source.file).parent / given.csv)))
+    except InvalidInput as exc:
+        found.items.extend(exc.diagnostics)

@@ -103,7 +103,12 @@ class Ctx:
 
     def audience(self, audience_id: str, *, roles: bool = True) -> list[Recipient]:
         recipients = audience_recipients(
-            self.book, self.inc.roster, audience_id, self.assignments(), self.now
+            self.book,
+            self.inc.roster,
+            audience_id,
+            self.assignments(),
+            self.now,
+            self.inc.contact_lists.get(audience_id, ()),
         )
         if self.inc.excluded:
             recipients = [r for r in recipients if not self.excluded(r.contact)]

@@ -42,13 +42,20 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
     state.hold_until = None
     while state.audiences_released < len(step.to):
         audience = step.to[state.audiences_released]
-        state.audiences_released += 1
         spec = ctx.book.audiences[audience]
         # an outside audience hears at the level a person set, never at one only proposed
         level = ctx.inc.level if spec.internal else levels.speaking_level(ctx.inc)
         if not ctx.book.applies(spec.from_level, level):
+            state.audiences_released += 1
             ctx.note(f"{step.title}: {audience} skipped below its level")
             continue
+        if spec.contacts_at_release and audience not in ctx.inc.contact_lists:
+            if state.waits_for_contacts != audience:
+                state.waits_for_contacts = audience
+                ctx.note(f"{step.title}: {contacts_wait(spec.id, spec.title)}")
+            return  # `warroom contacts load` resumes it: see `contact_lists`
+        state.waits_for_contacts = ""
+        state.audiences_released += 1
         state.pending = set(release_audience(ctx, step.id, statement, draft, audience))
         state.unsettled = len(state.pending)
         if state.pending and state.audiences_released < len(step.to):
@@ -58,6 +65,11 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
                 state.hold_until = ctx.now + step.hold
             return
     steps.finish(ctx, step, state)
+
+
+def contacts_wait(audience: str, title: str) -> str:
+    """The words `status` and the timeline use for a release held by a list not loaded."""
+    return f"waits for the contacts of {title} (`warroom contacts load {audience} FILE.csv`)"
 
 
 def audience_settled(ctx: Ctx, step: Step, state: StepState) -> None:

@@ -5,7 +5,7 @@ version; a correction is a new version of what was already released.
 
 from __future__ import annotations
 
-from warroom.engine import approval, release
+from warroom.engine import approval, release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.events import CorrectionIssued, FactUpdated
 from warroom.engine.registry import handles
@@ -100,6 +100,7 @@ def fact_updated(ctx: Ctx, event: FactUpdated) -> None:
         if was_requested:
             step = approval.approving_step(ctx, statement.id)
             approval.request_approvals(ctx, statement, step)
+    steps.advance(ctx)  # a step that `requires_facts` may start now
 
 
 @handles(CorrectionIssued)

@@ -231,8 +231,12 @@ class _Compiler:
                 self.found.error(
                     (*path, "people", i), f"{selector!r}: list roles under `roles:`, not people"
                 )
-        if not (spec.roles or spec.groups or spec.people):
-            self.found.error(path, "audience has nobody in it; give roles, groups or people")
+        if not (spec.roles or spec.groups or spec.people or spec.contacts):
+            self.found.error(
+                path,
+                "audience has nobody in it; give roles, groups or people, or `contacts: "
+                "at_release` for a list loaded during the incident",
+            )
         return Audience(
             id=aid,
             title=spec.title or aid.replace("-", " ").capitalize(),
@@ -244,6 +248,7 @@ class _Compiler:
             from_level=spec.from_level,
             internal=spec.internal,
             reply_to=spec.reply_to or "",
+            contacts_at_release=spec.contacts == "at_release",
         )
 
     # -- statements -----------------------------------------------------------------------
@@ -490,6 +495,8 @@ class _Compiler:
         ref("statement", spec.send, self.spec.statements, (*path, "send"))
         for i, aid in enumerate(spec.to):
             ref("audience", aid, self.spec.audiences, (*path, "to", i))
+        for i, name in enumerate(spec.requires_facts):
+            ref("fact", name, self.spec.facts, (*path, "requires_facts", i))
         self._step_options(path, spec, action)
         return Step(
             id=spec.id,
@@ -506,6 +513,7 @@ class _Compiler:
             every=spec.every,
             press_conference=self._press_conference(path, spec),
             hold=spec.hold,
+            requires_facts=tuple(dict.fromkeys(spec.requires_facts)),
         )
 
     def _press_conference(self, path: PathKey, spec: StepSpec) -> PressConference | None:

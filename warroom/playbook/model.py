@@ -80,6 +80,9 @@ class Audience:
     """Inside the organisation (staff, the crisis team). An outside audience (the default) is
     not drafted for or released to at a level that is only proposed."""
     reply_to: str = ""
+    contacts_at_release: bool = False
+    """`contacts: at_release`: who is in it is known only during the incident (the customers
+    affected) and given with `warroom contacts load`; a release to it waits for that list."""
     """Where this audience's answers to a statement e-mail go (`Reply-To`), so that customers'
     replies reach a desk that reads them, not the acknowledgement mailbox."""
 
@@ -182,6 +185,9 @@ class Step:
     hold: timedelta | None = None
     """A send step's least gap between one audience and the next: staff hear it strictly
     before the press, even when every message to them is reported sent at once."""
+    requires_facts: tuple[str, ...] = ()
+    """Facts that must hold a value other than their default before the step starts: a letter
+    that names the data categories waits until someone has set them."""
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class AudienceSpec(Spec):
     from_level: Slug | None = None
     internal: bool = False
     reply_to: Email | None = None
+    contacts: Literal["at_release"] | None = None
 
 
 class StatementSpec(Spec):
@@ -111,6 +112,7 @@ class StepSpec(Spec):
     due: Duration | None = None
     every: Duration | None = None
     hold: Duration | None = None
+    requires_facts: Annotated[list[Name], OneOrMany] = []
     press_conference: PressConferenceSpec | None = None
 
 
