@@ -193,6 +193,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("fact too long", fresh, ev.FactUpdated(facts={"company": "x" * 41}), "fact company: 41 characters, over max_length 40"),
     ("fact naming no person", fresh, ev.FactUpdated(facts={"implicated": "zofia"}), "fact implicated: 'zofia' is not a person in the roster (expected a person id)"),
     ("fact that is no number", counting_company, ev.FactUpdated(facts={"company": "Acme"}), "fact company: 'Acme' is not a number"),
+    ("fact neither true nor false", fresh, ev.FactUpdated(facts={"contained": "maybe"}), "fact contained: 'maybe' is not true or false"),
     ("no fact", fresh, ev.FactUpdated(facts={}), "no fact given (expected NAME=VALUE)"),
     ("reassign an unknown role", fresh, ev.Reassigned(role="mascot", person="anna-kowalska"), "unknown role 'mascot' (expected one of: crisis_lead, legal, security_lead, spokesperson)"),
     ("reassign to a stranger", fresh, ev.Reassigned(role="legal", person="zofia"), "unknown person 'zofia' (not in this incident's roster)"),
@@ -668,6 +669,26 @@ def a_step_waits_for_the_facts_it_requires() -> Desk:
     return desk
 
 
+def a_yes_or_no_fact_decides_what_a_statement_claims() -> Desk:
+    desk = Desk()
+    desk.assemble()
+    desk.decide(ev.LevelRaised(level="crisis", by="anna-kowalska"))
+
+    def notice(language: str) -> str:
+        draft = desk.incident.statements["regulator-notice"].draft
+        assert draft is not None
+        return " ".join(draft.texts[("regulator", language)].text.split())
+
+    assert "Measures taken: the incident is being investigated with external" in notice("en")
+    assert "contained" not in notice("en")
+    desk.decide(ev.FactUpdated(facts={"contained": "TRUE"}, by="anna-kowalska"))
+    assert desk.incident.facts["contained"] == "true"
+    assert "the incident has been contained and is being investigated with" in notice("en")
+    assert "incydent został ograniczony i jest wyjaśniany z udziałem" in notice("pl")
+    assert desk.saw("Notice to the President of UODO (GDPR art. 33) v2 drafted")
+    return desk
+
+
 CUSTOMERS = [
     {"name": "Jan Kot", "email": "jan@example.com", "phone": "", "language": "pl"},
     {"name": "Ann Lee", "email": "ann@example.com", "phone": "+48605111222", "language": "en"},
@@ -851,6 +872,7 @@ SCENARIOS: list[Callable[[], Desk]] = [
     without_a_hold_the_next_audience_goes_once_settled,
     a_step_waits_for_the_facts_it_requires,
     a_release_waits_for_contacts_given_during_the_incident,
+    a_yes_or_no_fact_decides_what_a_statement_claims,
     a_hold_never_cuts_the_ten_minute_cap_short,
     a_failed_message_fails_over,
     a_message_already_on_the_other_channel_is_not_repeated,

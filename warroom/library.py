@@ -18,7 +18,8 @@ from warroom.engine.assignment import role_filter
 from warroom.errors import Diagnostic, InvalidInput, NotFound, Severity
 from warroom.exercise.schema import ContactsInjectSpec, ScenarioSpec
 from warroom.playbook.compile import compile_playbook
-from warroom.playbook.model import Action, Playbook
+from warroom.playbook.facts import fact_problem, normal_value
+from warroom.playbook.model import Action, Fact, Playbook
 from warroom.roster.load import compile_roster, read_contact_list
 from warroom.roster.model import Person, Roster
 from warroom.specs import Findings, one_of, validate_source
@@ -357,6 +358,7 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
     found.ref("level", spec.level, levels, ("level",))
     for name, value in spec.facts.items():
         if found.ref("fact", name, playbook.facts, ("facts", name)):
+            _check_choice(playbook.facts[name], value, ("facts", name), found)
             limit = playbook.facts[name].max_length
             if limit is not None and len(value) > limit:
                 found.error(("facts", name), f"is {len(value)} characters, over max_length {limit}")
@@ -387,6 +389,7 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
         found.ref("level", inject.lower_level, levels, (*path, "lower_level"))
         for name, value in (inject.fact or {}).items():
             if found.ref("fact", name, playbook.facts, (*path, "fact", name)):
+                _check_choice(playbook.facts[name], value, (*path, "fact", name), found)
                 limit = playbook.facts[name].max_length
                 if limit is not None and len(value) > limit:
                     found.error(
@@ -443,3 +446,11 @@ def _check_contacts_inject(
         read_contact_list(Path(os.path.normpath(Path(source.file).parent / given.csv)))
     except InvalidInput as exc:
         found.items.extend(exc.diagnostics)
+
+
+def _check_choice(fact: Fact, value: str, path: PathKey, found: Findings) -> None:
+    """A yes-or-no or a choice fact in a drill holds one of its values, as at activation."""
+    if fact.kind in ("boolean", "choice"):
+        problem = fact_problem(fact, normal_value(fact, value))
+        if problem is not None:
+            found.error(path, problem)

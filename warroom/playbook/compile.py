@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from warroom.durations import format_duration
 from warroom.errors import Diagnostic
 from warroom.playbook import templates
+from warroom.playbook.claims import uncontrolled_claims
 from warroom.playbook.model import (
     DEFAULT_ANSWER_WITHIN,
     KEY_MESSAGES,
@@ -38,6 +39,7 @@ from warroom.playbook.model import (
 )
 from warroom.playbook.schema import (
     CandidateTierSpec,
+    FactSpec,
     PlaybookSpec,
     RoleSpec,
     StatementSpec,
@@ -118,7 +120,15 @@ class _Compiler:
             ),
             default_level=default_level if default_level in self.levels else self.levels[0],
             facts={
-                name: Fact(name, f.required, f.max_length, f.default, f.kind, f.description)
+                name: Fact(
+                    name,
+                    f.required,
+                    f.max_length,
+                    f.default,
+                    f.kind,
+                    f.description,
+                    _choices(f.kind, f.choices),
+                )
                 for name, f in spec.facts.items()
             },
             roles=roles,
@@ -130,6 +140,35 @@ class _Compiler:
             on_behalf=spec.approvals.on_behalf == "allowed",
             media_desk=desk,
         )
+
+    def _fact_choices(self, name: str, fact: FactSpec) -> None:
+        """A yes-or-no or a choice fact: every choice in every language, the default one of them."""
+        path: PathKey = ("facts", name)
+        choices = _choices(fact.kind, fact.choices)
+        if fact.choices and fact.kind not in ("boolean", "choice"):
+            self.found.error(
+                (*path, "choices"), f"a {fact.kind} fact has no choices; give kind: choice"
+            )
+            return
+        if fact.kind == "choice" and not choices:
+            self.found.error(path, "a choice fact needs `choices:`, the words for each value")
+        if fact.kind == "boolean" and choices and set(choices) != {"true", "false"}:
+            self.found.error(
+                (*path, "choices"),
+                "a boolean fact's choices are `true` and `false`, each with its words",
+            )
+        for value, texts in fact.choices.items():
+            self._languages(texts, (*path, "choices", value))
+        if fact.default is None:
+            return
+        if fact.kind == "boolean" and fact.default.lower() not in ("true", "false"):
+            self.found.error((*path, "default"), f"{fact.default!r} is not true or false")
+        if fact.kind == "choice" and choices and fact.default not in choices:
+            self.found.error(
+                (*path, "default"),
+                f"{fact.default!r} is not one of its choices (expected one of: "
+                f"{', '.join(choices)})",
+            )
 
     def _unique(self, ids: list[str], where: str, kind: str) -> None:
         for i, value in enumerate(ids):
@@ -151,6 +190,7 @@ class _Compiler:
                     ("facts", name), f"fact {name!r} has the name of a role", at_key=True
                 )
             fact = self.spec.facts[name]
+            self._fact_choices(name, fact)
             if fact.default is not None and fact.max_length and len(fact.default) > fact.max_length:
                 self.found.error(
                     ("facts", name, "default"),
@@ -280,6 +320,8 @@ class _Compiler:
                     )
                     continue
                 checked = self._template(source, allowed, (*path, part, lang))
+                if checked:
+                    self._claims(source, lang, (*path, part, lang))
                 is_sms = part == "sms" or (part == "text" and lang not in spec.sms)
                 if checked and by_sms and is_sms:
                     self._sms_budget(source, spec, (*path, part, lang))
@@ -320,10 +362,21 @@ class _Compiler:
             return False
         return True
 
+    def _claims(self, source: str, language: str, path: PathKey) -> None:
+        """A claim about the incident written as fixed text goes out in every incident."""
+        for claim in uncontrolled_claims(source, language, self.spec.facts):
+            where = f" on its line {claim.line}" if "\n" in source.strip() else ""
+            self.found.warn(
+                path,
+                f"asserts {claim.phrase!r}{where}, which no fact controls: make it a fact the "
+                "team sets (kind: boolean or choice, with words per language) or say it under "
+                "{% if FACT %}",
+            )
+
     def _sms_budget(self, source: str, spec: StatementSpec, path: PathKey) -> None:
         for name in sorted(templates.variables(source) & set(self.spec.facts)):
             fact = self.spec.facts[name]
-            if fact.max_length is None:
+            if fact.max_length is None and fact.kind not in ("boolean", "choice"):
                 assumed = len(fact.default) if fact.default else ASSUMED_FACT_LENGTH
                 self.found.warn(
                     path,
@@ -357,6 +410,13 @@ class _Compiler:
             "timezone": spec.timezone,
         }
         for name, fact in spec.facts.items():
+            if fact.kind in ("boolean", "choice"):
+                # said or not, the longest words it may say: every branch sized at its worst
+                longest = max(
+                    (len(t) for c in fact.choices.values() for t in c.values()), default=5
+                )
+                context[name] = templates.FactText(fill * longest, "true")
+                continue
             length = fact.max_length or (len(fact.default) if fact.default else 0)
             context[name] = fill * (length or ASSUMED_FACT_LENGTH)
         for name, role in spec.roles.items():
@@ -448,8 +508,8 @@ class _Compiler:
         statements = {}
         for sid, (title, text, path) in texts.items():
             for lang, source in text.items():
-                if lang in self.spec.languages:
-                    self._template(source, allowed, (*path, lang))
+                if lang in self.spec.languages and self._template(source, allowed, (*path, lang)):
+                    self._claims(source, lang, (*path, lang))
             statements[sid] = Statement(
                 id=sid,
                 title=title,
@@ -752,3 +812,13 @@ class _Compiler:
         for aid in self.spec.audiences:
             if aid not in used:
                 self.found.warn(("audiences", aid), "no step pages or sends to this audience")
+
+
+def _choices(kind: str, choices: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Choices as the engine keys them: a boolean's `true`/`True` (YAML's spelling) is `true`."""
+    return {
+        (value.lower() if kind == "boolean" else value): {
+            lang: " ".join(text.split()) for lang, text in texts.items()
+        }
+        for value, texts in choices.items()
+    }

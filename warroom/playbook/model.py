@@ -42,6 +42,15 @@ class Fact:
     default: str | None
     kind: str
     description: str = ""
+    choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """`boolean` and `choice` facts: value -> the words each language says for it. A claim
+    ("the incident has been contained") is said only when the team set the fact to it."""
+
+    def text(self, value: str, language: str) -> str:
+        """What a template prints for `value`: the agreed words where the fact has them."""
+        if value in self.choices:
+            return self.choices[value].get(language, "")
+        return value
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, PositiveInt, Tag
+from pydantic import BeforeValidator, Discriminator, Field, PositiveInt, Tag
 
 from warroom.durations import Duration
 from warroom.playbook.model import DEFAULT_TRIGGER_COOLDOWN
@@ -23,7 +23,7 @@ from warroom.specs import (
 )
 
 Channel = Literal["sms", "email"]
-FactKind = Literal["text", "person", "phone", "email", "url", "number"]
+FactKind = Literal["text", "person", "phone", "email", "url", "number", "boolean", "choice"]
 
 
 class LevelSpec(Spec):
@@ -32,12 +32,18 @@ class LevelSpec(Spec):
     description: str = ""
 
 
+def _yes_no_text(value: Any) -> Any:
+    """`default: false` for a boolean fact is the text `false`, as `--fact x=false` gives it."""
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 class FactSpec(Spec):
     required: Flag = False
     max_length: PositiveInt | None = None
-    default: Text | None = None
+    default: Annotated[Text, BeforeValidator(_yes_no_text)] | None = None
     kind: FactKind = "text"
     description: str = ""
+    choices: dict[Text, dict[Lang, str]] = {}
 
 
 class CandidateTierSpec(Spec):
