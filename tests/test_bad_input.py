@@ -18,7 +18,7 @@ CASES = [
         "outage.yaml",
         "    ack_within: 10m",
         "    ack_whitin: 10m",
-        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, hold, requires_facts, press_conference)",
+        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, hold, requires_facts, on_resolve, press_conference)",
         id="unknown-key",
     ),
     pytest.param(
@@ -426,6 +426,13 @@ CASES = [
         "    to: [employees, media]\n    requires_facts: [company, servise]",
         "outage.yaml:73:31: steps[2].requires_facts[1]: unknown fact 'servise'; did you mean 'service'? (expected one of: company, implicated, service)",
         id="requires-unknown-fact",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "    to: [employees, media]",
+        "    to: [employees, media]\n    on_resolve: true",
+        "outage.yaml:70:12: steps[2].after: a closing message (on_resolve) goes when the incident is resolved; 'after' does not apply to it",
+        id="closing-message-after",
     ),
 ]
 

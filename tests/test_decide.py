@@ -26,7 +26,7 @@ from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer,
 from warroom.engine.registry import HANDLERS, handles
 from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, EngineBug, UnreadableEvent
-from warroom.playbook.model import CandidateTier, Playbook
+from warroom.playbook.model import Action, CandidateTier, Playbook, Step
 from warroom.runtime.snapshot import Snapshot
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
@@ -689,6 +689,65 @@ def a_yes_or_no_fact_decides_what_a_statement_claims() -> Desk:
     return desk
 
 
+ALL_CLEAR = dataclasses.replace(
+    BOOK.statements["update"],
+    id="all-clear",
+    title="All clear",
+    approvers=("crisis_lead",),
+    subject={},
+    text={
+        "en": "All clear: {{ company }} is back to normal.",
+        "pl": "Koniec: {{ company }} działa.",
+    },
+    sms={},
+)
+CLOSING = variant(
+    statements={**BOOK.statements, "all-clear": ALL_CLEAR},
+    steps=(
+        *BOOK.steps,
+        Step(
+            id="approve-all-clear",
+            title="Approve the all clear",
+            action=Action.APPROVE,
+            after=("assemble",),
+            statement="all-clear",
+        ),
+        Step(
+            id="say-all-clear",
+            title="Say all clear",
+            action=Action.SEND,
+            statement="all-clear",
+            to=("employees", "media"),
+            on_resolve=True,
+        ),
+    ),
+)
+
+
+def a_closing_message_is_said_on_resolve_once_approved() -> Desk:
+    desk = Desk(book=CLOSING)
+    desk.assemble()
+    assert desk.step("say-all-clear") == "waiting"  # never before the incident is resolved
+    before = fingerprint(desk.incident)
+    with pytest.raises(CommandRejected) as refused:
+        desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
+    assert str(refused.value) == (
+        "cannot resolve yet: Say all clear: All clear v1 is said on resolve and is not approved "
+        "(waits for crisis_lead: Anna Kowalska; `warroom approve all-clear`)"
+    )
+    assert fingerprint(desk.incident) == before
+    desk.approve("all-clear", ("anna-kowalska",))
+    assert not desk.sent("statement", statement="all-clear")
+    desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
+    said = desk.sent("statement", statement="all-clear")
+    assert {m.audience for m in said} == {"employees", "media"}  # at once: nothing waits now
+    assert any(m.text == "Koniec: Acme Polska działa." for m in said)
+    assert desk.saw("All clear v1 released to All staff")
+    assert desk.step("say-all-clear") == "done"
+    assert desk.incident.state == "resolved"
+    return desk
+
+
 CUSTOMERS = [
     {"name": "Jan Kot", "email": "jan@example.com", "phone": "", "language": "pl"},
     {"name": "Ann Lee", "email": "ann@example.com", "phone": "+48605111222", "language": "en"},
@@ -873,6 +932,7 @@ SCENARIOS: list[Callable[[], Desk]] = [
     a_step_waits_for_the_facts_it_requires,
     a_release_waits_for_contacts_given_during_the_incident,
     a_yes_or_no_fact_decides_what_a_statement_claims,
+    a_closing_message_is_said_on_resolve_once_approved,
     a_hold_never_cuts_the_ten_minute_cap_short,
     a_failed_message_fails_over,
     a_message_already_on_the_other_channel_is_not_repeated,

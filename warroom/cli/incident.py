@@ -39,6 +39,7 @@ from warroom.engine.contact_lists import contact_row
 from warroom.engine.effects import SendMessage
 from warroom.engine.levels import confirming_roles, waits_for_confirmation
 from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
+from warroom.engine.lifecycles import waiting as step_waiting
 from warroom.engine.prerequisites import facts_wait
 from warroom.engine.release import contacts_wait
 from warroom.engine.render import statement_audiences
@@ -460,6 +461,8 @@ def _print_status(
         shown = st.state.replace("_", " ")
         if ready(st) and waits_for_confirmation(state, step):
             shown = "waits for the level to be confirmed"
+        if step.on_resolve and step_waiting(st):
+            shown = "said on resolve"
         if st.waits_for_facts:
             shown = escape(facts_wait(st.waits_for_facts))
         if st.waits_for_contacts:

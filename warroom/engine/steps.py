@@ -27,6 +27,8 @@ def advance(ctx: Ctx) -> None:
         moved = False
         for step in ctx.book.steps:
             state = ctx.inc.steps[step.id]
+            if step.on_resolve:
+                continue  # a closing message goes when the incident is resolved: see `closing`
             if lc.waiting(state) and all(lc.done(ctx.inc.steps[d]) for d in step.after):
                 missing = prerequisites.missing_facts(ctx.inc, step)
                 if missing != state.waits_for_facts:

@@ -574,6 +574,7 @@ class _Compiler:
             press_conference=self._press_conference(path, spec),
             hold=spec.hold,
             requires_facts=tuple(dict.fromkeys(spec.requires_facts)),
+            on_resolve=spec.on_resolve,
         )
 
     def _press_conference(self, path: PathKey, spec: StepSpec) -> PressConference | None:
@@ -598,6 +599,7 @@ class _Compiler:
             "to": action is not Action.SEND and bool(spec.to),
             "every": action is not Action.SEND and spec.every is not None,
             "hold": action is not Action.SEND and spec.hold is not None,
+            "on_resolve": action is not Action.SEND and spec.on_resolve,
             "ack_within": action is not Action.PAGE and spec.ack_within is not None,
             "escalate": action is not Action.PAGE and bool(spec.escalate),
             "press_conference": action is not Action.PAGE and spec.press_conference is not None,
@@ -609,6 +611,14 @@ class _Compiler:
                 )
         if action is Action.SEND and spec.send and not spec.to:
             self.found.error(path, "a send step needs `to:`, the audiences in release order")
+        if action is Action.SEND and spec.on_resolve:
+            for key in ("after", "every", "due", "requires_facts"):
+                if getattr(spec, key):
+                    self.found.error(
+                        (*path, key),
+                        f"a closing message (on_resolve) goes when the incident is resolved; "
+                        f"{key!r} does not apply to it",
+                    )
         if action is Action.SEND and spec.hold is not None:
             if not spec.hold:
                 self.found.error((*path, "hold"), "a hold of 0 keeps nobody apart; leave it out")
@@ -668,6 +678,12 @@ class _Compiler:
         rank = {level: i for i, level in enumerate(self.levels)}
         for index, step in enumerate(self.spec.steps):
             for i, dep in enumerate(step.after):
+                if dep in steps and steps[dep].on_resolve:
+                    self.found.error(
+                        ("steps", index, "after", i),
+                        f"waits for {dep!r}, a closing message sent only when the incident is "
+                        "resolved, so this step would never start",
+                    )
                 needed = steps[dep].from_level if dep in steps else None
                 if needed in rank and rank[needed] > rank.get(step.from_level or "", -1):
                     self.found.error(

@@ -195,6 +195,9 @@ class Step:
     """A send step's least gap between one audience and the next: staff hear it strictly
     before the press, even when every message to them is reported sent at once."""
     requires_facts: tuple[str, ...] = ()
+    on_resolve: bool = False
+    """A closing message ("all clear", "service restored"): released when the incident is
+    resolved, in the version approved by then; never before."""
     """Facts that must hold a value other than their default before the step starts: a letter
     that names the data categories waits until someone has set them."""
 

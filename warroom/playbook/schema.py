@@ -119,6 +119,7 @@ class StepSpec(Spec):
     every: Duration | None = None
     hold: Duration | None = None
     requires_facts: Annotated[list[Name], OneOrMany] = []
+    on_resolve: Flag = False
     press_conference: PressConferenceSpec | None = None
 
 
