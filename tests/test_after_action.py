@@ -182,3 +182,17 @@ def test_an_objective_owner_and_capability_are_checked_against_the_playbook(
         in result.stderr
     )
     assert not (tmp_path / "fire-drill.json").exists()
+
+
+def test_staff_and_press_told_in_the_same_minute_asks_for_a_hold(tmp_path: Path) -> None:
+    library = library_copy(tmp_path)
+    playbook = library / "data-breach.yaml"
+    text = playbook.read_text(encoding="utf-8")
+    held = next(line for line in text.splitlines() if line.strip().startswith("hold: 5m"))
+    edit(playbook, held + "\n", "")
+    report = run("breach-drill-q4", tmp_path / "out", library)
+    staff_first = next(o for o in report["objectives"] if o["id"] == "staff-first")
+    assert staff_first["status"] == "not met"
+    area = areas(report)["employees and media heard at the same moment"]
+    assert "step release-holding" in area["root cause"]
+    assert "`hold:`" in area["corrective action"]

@@ -18,7 +18,7 @@ CASES = [
         "outage.yaml",
         "    ack_within: 10m",
         "    ack_whitin: 10m",
-        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, press_conference)",
+        "outage.yaml:60:5: steps[0].ack_whitin: unknown key 'ack_whitin'; did you mean 'ack_within'? (expected one of: id, title, after, from_level, page, ack_within, escalate, approve, send, to, due, every, hold, requires_facts, on_resolve, press_conference)",
         id="unknown-key",
     ),
     pytest.param(
@@ -405,6 +405,34 @@ CASES = [
         "        {{ 9 ** 99999999 }} is unavailable. We are working on it and will update you by",
         "outage.yaml:46:11: statements.holding.text.en: a number in the template is over 1e+30",
         id="template-huge-number",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "    to: [employees, media]",
+        "    to: [employees, media]\n    hold: 15m",
+        "outage.yaml:73:11: steps[2].hold: 15m is longer than the 10m the next audience waits at most; give at most that",
+        id="hold-over-the-cap",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "    ack_within: 10m",
+        "    ack_within: 10m\n    hold: 5m",
+        "outage.yaml:61:11: steps[0].hold: 'hold' does not apply to a step that does page",
+        id="hold-on-a-page",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "    to: [employees, media]",
+        "    to: [employees, media]\n    requires_facts: [company, servise]",
+        "outage.yaml:73:31: steps[2].requires_facts[1]: unknown fact 'servise'; did you mean 'service'? (expected one of: company, implicated, service)",
+        id="requires-unknown-fact",
+    ),
+    pytest.param(
+        "outage.yaml",
+        "    to: [employees, media]",
+        "    to: [employees, media]\n    on_resolve: true",
+        "outage.yaml:70:12: steps[2].after: a closing message (on_resolve) goes when the incident is resolved; 'after' does not apply to it",
+        id="closing-message-after",
     ),
 ]
 

@@ -26,7 +26,7 @@ from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer,
 from warroom.engine.registry import HANDLERS, handles
 from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, EngineBug, UnreadableEvent
-from warroom.playbook.model import CandidateTier, Playbook
+from warroom.playbook.model import Action, CandidateTier, Playbook, Step
 from warroom.runtime.snapshot import Snapshot
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
@@ -107,9 +107,11 @@ class Desk:
         return self
 
     def released_holding(self) -> Desk:
-        """The holding statement released to staff and, their messages settled, the media."""
+        """The holding statement released to staff and, their messages settled and the step's
+        5-minute hold over, the media."""
         self.approved_holding()
         self.report("delivered", self.sent("statement", audience="employees"))
+        self.wait((self.now - T0) / timedelta(minutes=1) + 5)
         return self
 
     def saw(self, text: str) -> bool:
@@ -191,6 +193,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("fact too long", fresh, ev.FactUpdated(facts={"company": "x" * 41}), "fact company: 41 characters, over max_length 40"),
     ("fact naming no person", fresh, ev.FactUpdated(facts={"implicated": "zofia"}), "fact implicated: 'zofia' is not a person in the roster (expected a person id)"),
     ("fact that is no number", counting_company, ev.FactUpdated(facts={"company": "Acme"}), "fact company: 'Acme' is not a number"),
+    ("fact neither true nor false", fresh, ev.FactUpdated(facts={"contained": "maybe"}), "fact contained: 'maybe' is not true or false"),
     ("no fact", fresh, ev.FactUpdated(facts={}), "no fact given (expected NAME=VALUE)"),
     ("reassign an unknown role", fresh, ev.Reassigned(role="mascot", person="anna-kowalska"), "unknown role 'mascot' (expected one of: crisis_lead, legal, security_lead, spokesperson)"),
     ("reassign to a stranger", fresh, ev.Reassigned(role="legal", person="zofia"), "unknown person 'zofia' (not in this incident's roster)"),
@@ -203,6 +206,8 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("correct an unknown statement", fresh, ev.CorrectionIssued(statement="tweet", reason="typo"), "unknown statement 'tweet' (expected one of: "),
     ("receipt for an unknown message", fresh, ev.DeliveryReported(message="m0", status="sent"), "unknown message 'm0' in incident breach-1"),
     ("receipt with an unknown status", fresh, lambda d: ev.DeliveryReported(message=d.sent("page")[0].message, status="lost"), "unknown delivery status 'lost' (expected sent, delivered, printed, withheld, failed or undeliverable)"),
+    ("contacts for an unknown audience", fresh, ev.ContactsLoaded(audience="clients", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "unknown audience 'clients' for data-breach (audiences loaded during an incident: none)"),
+    ("contacts for a roster audience", fresh, ev.ContactsLoaded(audience="media", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "audience 'media' (Media) takes its contacts from the roster; only an audience declared `contacts: at_release` is loaded during an incident (this playbook has none)"),
     ("cancel without a reason", fresh, ev.Cancelled(reason=""), "cancelling needs a reason"),
     ("close an active incident", fresh, ev.Closed(), "incident breach-1 is active; cannot close (possible now: resolve, cancel)"),
     ("raise once resolved", resolved, ev.LevelRaised(level="crisis"), "incident breach-1 is resolved"),
@@ -282,6 +287,12 @@ def staff_hear_first_then_the_media() -> Desk:
     desk.report("delivered", staff[:-1])  # sent, then delivered: settled once
     assert not desk.sent("statement", audience="media")
     desk.report("delivered", staff[-1:])
+    desk.wait(4)
+    assert not desk.sent("statement", audience="media")  # settled, but the hold is 5m
+    desk.wait(5)
+    assert desk.saw(
+        "Release the holding statement, staff first: next audience goes after the hold of 5m"
+    )
     assert desk.sent("statement", audience="media")
     assert desk.step("release-holding") == "done"
     state = desk.incident.steps["release-holding"]
@@ -297,6 +308,25 @@ def the_next_audience_goes_anyway() -> Desk:
     assert desk.saw("next audience goes after 10m")
     assert desk.sent("statement", audience="media")
     assert desk.step("release-holding") == "done"
+    return desk
+
+
+def without_a_hold_the_next_audience_goes_once_settled() -> Desk:
+    desk = Desk(book=with_step("release-holding", hold=None)).approved_holding()
+    desk.report("delivered", desk.sent("statement", audience="employees"))
+    assert desk.sent("statement", audience="media")  # at the same moment: no hold was asked
+    return desk
+
+
+def a_hold_never_cuts_the_ten_minute_cap_short() -> Desk:
+    """Messages still unanswered when the hold is over: the next audience waits for them, up
+    to the ten minutes it always waits at most."""
+    desk = Desk().approved_holding()
+    desk.wait(9)
+    assert not desk.sent("statement", audience="media")
+    desk.wait(10)
+    assert desk.saw("next audience goes after 10m")
+    assert desk.sent("statement", audience="media")
     return desk
 
 
@@ -334,7 +364,9 @@ def staff_first_waits_for_fail_overs() -> Desk:
     """An audience's failed message and its fail-over: the next audience waits for both."""
     book = variant(
         steps=tuple(
-            dataclasses.replace(s, to=("media", "employees")) if s.id == "release-holding" else s
+            dataclasses.replace(s, to=("media", "employees"), hold=None)
+            if s.id == "release-holding"
+            else s
             for s in BOOK.steps
         )
     )
@@ -518,9 +550,9 @@ def recurring_updates_wait_for_approval() -> Desk:
     desk = Desk().released_holding()
     desk.approve("update", ("anna-kowalska",))
     assert desk.step("updates") == "released"
-    desk.wait(11)
+    desk.wait(16)  # released at +5m, after the holding statement's hold
     assert desk.step("updates") == "done"
-    desk.wait(2 * 60 + 11)
+    desk.wait(2 * 60 + 16)
     assert desk.saw("Regular updates: update 2 is due")
     assert desk.step("updates") == "awaiting_approval"
     assert desk.saw("Regular updates: waits for approval of Update")
@@ -618,6 +650,136 @@ def with_step(step_id: str, **changes: Any) -> Playbook:
     return variant(
         steps=tuple(dataclasses.replace(s, **changes) if s.id == step_id else s for s in BOOK.steps)
     )
+
+
+def a_step_waits_for_the_facts_it_requires() -> Desk:
+    desk = Desk(book=with_step("approve-holding", requires_facts=("data_categories",)))
+    desk.assemble()
+    assert desk.step("approve-holding") == "waiting"
+    assert desk.saw(
+        "Approve the holding statement: waits for facts data_categories (`warroom fact NAME=VALUE`)"
+    )
+    assert not desk.sent("approval", statement="holding")
+    desk.decide(ev.FactUpdated(facts={"data_categories": "still being established"}))
+    assert desk.step("approve-holding") == "waiting"  # its default is no answer
+    desk.decide(ev.FactUpdated(facts={"data_categories": "e-mail addresses"}))
+    assert desk.step("approve-holding") == "awaiting_approval"
+    assert desk.incident.steps["approve-holding"].waits_for_facts == ()
+    assert {m.person for m in desk.sent("approval", statement="holding")} == set(APPROVERS)
+    return desk
+
+
+def a_yes_or_no_fact_decides_what_a_statement_claims() -> Desk:
+    desk = Desk()
+    desk.assemble()
+    desk.decide(ev.LevelRaised(level="crisis", by="anna-kowalska"))
+
+    def notice(language: str) -> str:
+        draft = desk.incident.statements["regulator-notice"].draft
+        assert draft is not None
+        return " ".join(draft.texts[("regulator", language)].text.split())
+
+    assert "Measures taken: the incident is being investigated with external" in notice("en")
+    assert "contained" not in notice("en")
+    desk.decide(ev.FactUpdated(facts={"contained": "TRUE"}, by="anna-kowalska"))
+    assert desk.incident.facts["contained"] == "true"
+    assert "the incident has been contained and is being investigated with" in notice("en")
+    assert "incydent został ograniczony i jest wyjaśniany z udziałem" in notice("pl")
+    assert desk.saw("Notice to the President of UODO (GDPR art. 33) v2 drafted")
+    return desk
+
+
+ALL_CLEAR = dataclasses.replace(
+    BOOK.statements["update"],
+    id="all-clear",
+    title="All clear",
+    approvers=("crisis_lead",),
+    subject={},
+    text={
+        "en": "All clear: {{ company }} is back to normal.",
+        "pl": "Koniec: {{ company }} działa.",
+    },
+    sms={},
+)
+CLOSING = variant(
+    statements={**BOOK.statements, "all-clear": ALL_CLEAR},
+    steps=(
+        *BOOK.steps,
+        Step(
+            id="approve-all-clear",
+            title="Approve the all clear",
+            action=Action.APPROVE,
+            after=("assemble",),
+            statement="all-clear",
+        ),
+        Step(
+            id="say-all-clear",
+            title="Say all clear",
+            action=Action.SEND,
+            statement="all-clear",
+            to=("employees", "media"),
+            on_resolve=True,
+        ),
+    ),
+)
+
+
+def a_closing_message_is_said_on_resolve_once_approved() -> Desk:
+    desk = Desk(book=CLOSING)
+    desk.assemble()
+    assert desk.step("say-all-clear") == "waiting"  # never before the incident is resolved
+    before = fingerprint(desk.incident)
+    with pytest.raises(CommandRejected) as refused:
+        desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
+    assert str(refused.value) == (
+        "cannot resolve yet: Say all clear: All clear v1 is said on resolve and is not approved "
+        "(waits for crisis_lead: Anna Kowalska; `warroom approve all-clear`)"
+    )
+    assert fingerprint(desk.incident) == before
+    desk.approve("all-clear", ("anna-kowalska",))
+    assert not desk.sent("statement", statement="all-clear")
+    desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
+    said = desk.sent("statement", statement="all-clear")
+    assert {m.audience for m in said} == {"employees", "media"}  # at once: nothing waits now
+    assert any(m.text == "Koniec: Acme Polska działa." for m in said)
+    assert desk.saw("All clear v1 released to All staff")
+    assert desk.step("say-all-clear") == "done"
+    assert desk.incident.state == "resolved"
+    return desk
+
+
+CUSTOMERS = [
+    {"name": "Jan Kot", "email": "jan@example.com", "phone": "", "language": "pl"},
+    {"name": "Ann Lee", "email": "ann@example.com", "phone": "+48605111222", "language": "en"},
+]
+
+
+def a_release_waits_for_contacts_given_during_the_incident() -> Desk:
+    book = with_audience("customers", groups=(), contacts_at_release=True)
+    desk = Desk(book=book).released_holding()
+    desk.decide(ev.LevelRaised(level="crisis", by="anna-kowalska"))
+    desk.approve("customer-notice")
+    assert desk.step("notify-customers") == "released"
+    assert desk.incident.steps["notify-customers"].waits_for_contacts == "customers"
+    assert desk.saw(
+        "Write to the customers affected: waits for the contacts of Customers affected "
+        "(`warroom contacts load customers FILE.csv`)"
+    )
+    assert not desk.sent("statement", audience="customers")
+    rejected = ev.ContactsLoaded(audience="customers", source="a.csv", contacts=[], by="anna")
+    with pytest.raises(
+        CommandRejected, match=r"a\.csv: no contacts to load for Customers affected"
+    ):
+        desk.decide(rejected)
+    desk.decide(ev.ContactsLoaded(audience="customers", source="a.csv", contacts=CUSTOMERS))
+    letters = desk.sent("statement", audience="customers")
+    assert {(m.address, m.language) for m in letters} == {
+        ("jan@example.com", "pl"),
+        ("ann@example.com", "en"),  # e-mail only: the audience's channels
+    }
+    assert desk.saw("Contacts of Customers affected loaded from a.csv by unknown: 2 contacts")
+    assert desk.step("notify-customers") == "done"
+    return desk
 
 
 def an_unheld_role_is_named_not_paged() -> Desk:
@@ -720,11 +882,13 @@ def an_earlier_version_fails_over_by_e_mail_only() -> Desk:
 
 
 def printed_staff_messages_let_the_media_go_but_are_not_delivered() -> Desk:
-    """Printed (no channel configured) is settled, so staff first goes on at once; it is said
-    on the timeline and never failed over, since the other channel printed alike."""
+    """Printed (no channel configured) is settled, so staff first goes on once the hold is
+    over; it is said on the timeline and never failed over, since the other channel printed
+    alike."""
     desk = Desk().approved_holding()
     staff = desk.sent("statement", audience="employees")
     desk.report("printed", staff)
+    desk.wait(5)
     assert desk.sent("statement", audience="media")
     assert {desk.incident.messages[m.message].state for m in staff} == {"printed"}
     assert not desk.saw("failed over")
@@ -764,6 +928,12 @@ SCENARIOS: list[Callable[[], Desk]] = [
     acknowledgement_completes_the_page,
     staff_hear_first_then_the_media,
     the_next_audience_goes_anyway,
+    without_a_hold_the_next_audience_goes_once_settled,
+    a_step_waits_for_the_facts_it_requires,
+    a_release_waits_for_contacts_given_during_the_incident,
+    a_yes_or_no_fact_decides_what_a_statement_claims,
+    a_closing_message_is_said_on_resolve_once_approved,
+    a_hold_never_cuts_the_ten_minute_cap_short,
     a_failed_message_fails_over,
     a_message_already_on_the_other_channel_is_not_repeated,
     a_failed_page_fails_over_where_it_can,

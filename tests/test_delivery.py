@@ -445,3 +445,36 @@ def test_a_page_nobody_could_receive_still_escalates(make_rig: RigFactory, tmp_p
     ola = [row for row in rig.outbox() if row.channel == "sms"]
     assert [row.state for row in ola] == ["unknown"]
     assert rig.twilio.messages == []
+
+
+# -- reply addresses --------------------------------------------------------------------------
+
+
+def test_an_audience_with_reply_to_gets_e_mails_answered_to_its_own_desk(
+    make_rig: RigFactory, tmp_path: Path
+) -> None:
+    playbook, roster = write_library(
+        tmp_path,
+        audiences=(
+            "audiences:\n"
+            "  staff: {groups: [staff], channels: [email], internal: true}\n"
+            "  customers: {groups: [customers], channels: [sms, email],"
+            " reply_to: klienci@acme.example}\n"
+        ),
+        steps="steps:\n  - id: tell\n    send: notice\n    to: [staff, customers]\n",
+        groups=(
+            "  staff: [{name: Ola Nowak, email: ola@acme.example}]\n"
+            "  customers: {csv: everyone.csv}\n"
+        ),
+        csv_rows=["Ewa Kot,ewa@example.com,+48600000009"],
+    )
+    rig = make_rig()
+    rig.activate(playbook, roster)
+
+    rig.settle()
+
+    [to_customer] = rig.mailbox.to("ewa@example.com")
+    assert to_customer["Reply-To"] == "klienci@acme.example"
+    [to_staff] = rig.mailbox.to("ola@acme.example")
+    assert to_staff["Reply-To"] is None  # the channel's own (none here): staff answer the desk
+    assert [m["body"] for m in rig.twilio.messages] == [SMS_TEXT]  # an SMS has no reply address

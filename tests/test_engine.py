@@ -147,7 +147,7 @@ def test_no_statement_is_released_before_every_approver(drill: Drill) -> None:
     drill.at(8)
     assert not [m for m in drill.email.sent if m.purpose == "statement"]
     drill.submit(ev.Approved(statement="holding", person="piotr-zielinski"))
-    drill.at(9)
+    drill.at(15)  # staff at +8m, the media after the step's 5-minute hold
     released = [m for m in drill.email.sent if m.purpose == "statement"]
     assert released
     assert {m.version for m in released} == {2}

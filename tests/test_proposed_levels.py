@@ -129,6 +129,7 @@ def test_an_outside_audience_never_hears_at_a_proposed_level() -> None:
     desk.assemble(*sorted(p for p in holders if p))
     desk.approve(people=(CRISIS_LEAD, desk.incident.roles["legal"].person or ""))
     desk.report("delivered", desk.sent("statement", audience="employees"))
+    desk.wait(27)  # the step holds the next audience 5 minutes
     assert desk.saw("Release the holding statement, staff first: media skipped below its level")
     assert not desk.sent("statement", audience="media")
 

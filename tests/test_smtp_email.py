@@ -6,6 +6,7 @@ what it received is parsed back with the standard library, as a mail client woul
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import shutil
 import ssl
@@ -508,3 +509,14 @@ def test_an_untrusted_certificate_is_a_configuration_error(starttls_server: Mail
         sending.close()
 
     assert starttls_server.mailbox.envelopes == []
+
+
+def test_an_audience_reply_address_replaces_the_channel_s_own(
+    server: MailServer, channel: SmtpEmail
+) -> None:
+    channel.send(dataclasses.replace(mail("lukasz@example.com"), reply_to="klienci@acme.example"))
+    channel.send(mail("ewa@example.com", 2))
+
+    to_customer, to_other = server.mailbox.messages()
+    assert to_customer["Reply-To"] == "klienci@acme.example"
+    assert to_other["Reply-To"] == "press@acme.example"  # the settings' SMTP_REPLY_TO

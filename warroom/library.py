@@ -16,10 +16,11 @@ from pathlib import Path
 from warroom.durations import format_duration
 from warroom.engine.assignment import role_filter
 from warroom.errors import Diagnostic, InvalidInput, NotFound, Severity
-from warroom.exercise.schema import ScenarioSpec
+from warroom.exercise.schema import ContactsInjectSpec, ScenarioSpec
 from warroom.playbook.compile import compile_playbook
-from warroom.playbook.model import Action, Playbook
-from warroom.roster.load import compile_roster
+from warroom.playbook.facts import fact_problem, normal_value
+from warroom.playbook.model import Action, Fact, Playbook
+from warroom.roster.load import compile_roster, read_contact_list
 from warroom.roster.model import Person, Roster
 from warroom.specs import Findings, one_of, validate_source
 from warroom.yamlsource import PathKey, Source, load_yaml
@@ -255,6 +256,8 @@ def _check_reach(playbook: Playbook, roster: Roster, found: Findings) -> None:
     """Audiences nobody can be reached in, and steps nobody can be paged for."""
     unreachable: set[str] = set()
     for aid, audience in playbook.audiences.items():
+        if audience.contacts_at_release:
+            continue  # its list comes with `warroom contacts load`, checked then
         reachable = any(
             set(audience.channels) & set(c.channels())
             for g in audience.groups
@@ -355,6 +358,7 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
     found.ref("level", spec.level, levels, ("level",))
     for name, value in spec.facts.items():
         if found.ref("fact", name, playbook.facts, ("facts", name)):
+            _check_choice(playbook.facts[name], value, ("facts", name), found)
             limit = playbook.facts[name].max_length
             if limit is not None and len(value) > limit:
                 found.error(("facts", name), f"is {len(value)} characters, over max_length {limit}")
@@ -385,12 +389,15 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
         found.ref("level", inject.lower_level, levels, (*path, "lower_level"))
         for name, value in (inject.fact or {}).items():
             if found.ref("fact", name, playbook.facts, (*path, "fact", name)):
+                _check_choice(playbook.facts[name], value, (*path, "fact", name), found)
                 limit = playbook.facts[name].max_length
                 if limit is not None and len(value) > limit:
                     found.error(
                         (*path, "fact", name),
                         f"is {len(value)} characters, over max_length {limit}",
                     )
+        if inject.contacts is not None:
+            _check_contacts_inject(playbook, inject.contacts, source, (*path, "contacts"), found)
         if people is not None:
             found.ref("person", inject.silence, people, (*path, "silence"))
             found.ref("person", inject.restore, people, (*path, "restore"))
@@ -425,3 +432,33 @@ def check_scenario(spec: ScenarioSpec, source: Source, library: Library) -> list
                 f"({', '.join(declared)})",
             )
     return found.items
+
+
+def _check_contacts_inject(
+    playbook: Playbook,
+    given: ContactsInjectSpec,
+    source: Source,
+    path: PathKey,
+    found: Findings,
+) -> None:
+    """What `warroom contacts load` would refuse, found before the drill instead of in it."""
+    if not found.ref("audience", given.audience, playbook.audiences, (*path, "audience")):
+        return
+    if not playbook.audiences[given.audience].contacts_at_release:
+        found.error(
+            (*path, "audience"),
+            f"audience {given.audience!r} takes its contacts from the roster; only an audience "
+            "declared `contacts: at_release` is loaded during an incident",
+        )
+    try:
+        read_contact_list(Path(os.path.normpath(Path(source.file).parent / given.csv)))
+    except InvalidInput as exc:
+        found.items.extend(exc.diagnostics)
+
+
+def _check_choice(fact: Fact, value: str, path: PathKey, found: Findings) -> None:
+    """A yes-or-no or a choice fact in a drill holds one of its values, as at activation."""
+    if fact.kind in ("boolean", "choice"):
+        problem = fact_problem(fact, normal_value(fact, value))
+        if problem is not None:
+            found.error(path, problem)

@@ -55,8 +55,8 @@ class SmtpEmail:
         mail["Message-ID"] = make_msgid(
             idstring=message.message, domain=parseaddr(s.from_address)[1].rpartition("@")[2] or None
         )
-        if s.reply_to:
-            mail["Reply-To"] = s.reply_to
+        if message.reply_to or s.reply_to:
+            mail["Reply-To"] = message.reply_to or s.reply_to
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Warroom-Message"] = message.message
         self._content(mail, message)
@@ -76,14 +76,15 @@ class SmtpEmail:
         if not message.address.isascii():
             return None
         s = self.settings
-        fixed = (message.subject, s.from_address, s.reply_to or "")
+        reply_to = message.reply_to or s.reply_to or ""
+        fixed = (message.subject, s.from_address, reply_to)
         head = self._parts.get(("head", *fixed))
         if head is None:
             top = EmailMessage()
             top["From"] = s.from_address
             top["Subject"] = message.subject or "(no subject)"
-            if s.reply_to:
-                top["Reply-To"] = s.reply_to
+            if reply_to:
+                top["Reply-To"] = reply_to
             top["Auto-Submitted"] = "auto-generated"
             head = self._part(("head", *fixed), top).removesuffix(b"\r\n")
             self._parts[("head", *fixed)] = head

@@ -35,14 +35,19 @@ from warroom.cli import (
 from warroom.durations import format_duration
 from warroom.engine import events as ev
 from warroom.engine.approval import second_person_needed
+from warroom.engine.contact_lists import contact_row
 from warroom.engine.effects import SendMessage
 from warroom.engine.levels import confirming_roles, waits_for_confirmation
 from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
+from warroom.engine.lifecycles import waiting as step_waiting
+from warroom.engine.prerequisites import facts_wait
+from warroom.engine.release import contacts_wait
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import StoreError, UsageError
 from warroom.library import default_library, default_roster
 from warroom.playbook.facts import to_fill_in
+from warroom.roster.load import read_contact_list
 from warroom.roster.model import Roster
 from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
@@ -456,6 +461,13 @@ def _print_status(
         shown = st.state.replace("_", " ")
         if ready(st) and waits_for_confirmation(state, step):
             shown = "waits for the level to be confirmed"
+        if step.on_resolve and step_waiting(st):
+            shown = "said on resolve"
+        if st.waits_for_facts:
+            shown = escape(facts_wait(st.waits_for_facts))
+        if st.waits_for_contacts:
+            waited = book.audiences[st.waits_for_contacts]
+            shown = escape(contacts_wait(waited.id, waited.title))
         steps.add_row(escape(step.title), shown, sla)
     out.print(steps)
     for step in book.steps:
@@ -795,3 +807,29 @@ def channels_test(
     if failed:
         err.print(f"warroom: the test message failed on {', '.join(failed)}")
         raise typer.Exit(4)
+
+
+contacts_app = typer.Typer(
+    help="Contacts given during an incident, for audiences declared `contacts: at_release`."
+)
+app.add_typer(contacts_app, name="contacts")
+
+
+@contacts_app.command("load")
+@error_boundary
+def contacts_load(
+    audience: Annotated[str, typer.Argument(help="Audience id, e.g. customers-affected.")],
+    file: Annotated[Path, typer.Argument(help="CSV: name,email,phone,language,outlet.")],
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Set an audience's contacts for this incident only; a release waiting for them goes on."""
+    contacts = read_contact_list(file)
+    event = ev.ContactsLoaded(
+        audience=audience,
+        source=str(file),
+        contacts=[contact_row(c) for c in contacts],
+        by=actor(who),
+    )
+    _submit(db, incident, event)

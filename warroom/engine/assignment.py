@@ -6,7 +6,7 @@ director reads before the crisis is exactly what happens during it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,6 +127,7 @@ def audience_recipients(
     audience_id: str,
     assignments: Mapping[str, Assignment],
     at: datetime,
+    loaded: Sequence[Contact] = (),
 ) -> list[Recipient]:
     """Everyone an audience reaches, once each, in the order written (roles, groups, people).
 
@@ -142,6 +143,7 @@ def audience_recipients(
         contacts.extend(roster.groups.get(group, ()))
     for selector in audience.people:
         contacts.extend(p.contact() for p in roster.select(selector, at))
+    contacts.extend(loaded)  # `contacts: at_release`: the list loaded for this incident
     seen: set[tuple[str | None, str | None]] = set()
     out: list[Recipient] = []
     for contact in contacts:

@@ -103,7 +103,12 @@ class Ctx:
 
     def audience(self, audience_id: str, *, roles: bool = True) -> list[Recipient]:
         recipients = audience_recipients(
-            self.book, self.inc.roster, audience_id, self.assignments(), self.now
+            self.book,
+            self.inc.roster,
+            audience_id,
+            self.assignments(),
+            self.now,
+            self.inc.contact_lists.get(audience_id, ()),
         )
         if self.inc.excluded:
             recipients = [r for r in recipients if not self.excluded(r.contact)]
@@ -125,6 +130,8 @@ class Ctx:
             return ""  # an excluded person's address: see `refresh_exclusions`
         self.inc.keys.add(key)
         language = about.language or contact.language or ""
+        audience = self.book.audiences.get(about.audience or "")
+        reply_to = audience.reply_to if audience and about.purpose == "statement" else ""
         message_id = f"{self.inc.id}-m{self.inc.next_number()}"
         self.inc.messages[message_id] = MessageState(
             message_id,
@@ -159,6 +166,7 @@ class Ctx:
                 version=about.version,
                 audience=about.audience,
                 code=about.code,
+                reply_to=reply_to if channel == "email" else "",
             )
         )
         return message_id

@@ -16,6 +16,7 @@ The handlers live in one module per concern, each registering the events it deci
 - `deadlines`: when an inquiry pages its owner, and escalates past its deadline;
 - `levels`: raising and lowering the level;
 - `closing`: resolving, cancelling, closing;
+- `contact_lists`: an audience's contacts loaded during the incident (`contacts: at_release`);
 - `wakeups`: timers, handed to the concern that armed them;
 - `steps`: how steps start, finish and recur, shared by all of the above.
 
@@ -30,6 +31,7 @@ from warroom.engine import (  # noqa: F401  (importing a concern registers its h
     activation,
     approval,
     closing,
+    contact_lists,
     levels,
     media,
     paging,

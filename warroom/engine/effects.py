@@ -33,6 +33,8 @@ class SendMessage:
     version: int | None = None
     audience: str | None = None
     code: str | None = None
+    reply_to: str = ""
+    """The audience's `reply_to:` for a statement e-mail; empty means the channel's own."""
 
     def to_json(self) -> dict[str, Any]:
         # every field is a plain value: a shallow copy, not asdict's deep one (it dominated

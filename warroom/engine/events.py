@@ -229,6 +229,19 @@ class CorrectionIssued(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ContactsLoaded(Event):
+    """The contacts of an audience declared `contacts: at_release`, for this incident only
+    (the customers affected). Carried in full, so that replay needs no file."""
+
+    kind: ClassVar[str] = "contacts-loaded"
+    audience: str
+    source: str
+    """The file they were read from, as named on the command line or in the scenario."""
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    """`name`, `phone`, `email`, `language`, `outlet`, `textable`: as a roster CSV row."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Resolved(Event):
     kind: ClassVar[str] = "resolved"
     summary: str = ""

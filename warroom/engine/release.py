@@ -5,8 +5,6 @@ message cannot be delivered.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from warroom.durations import format_duration as _span
 from warroom.engine import levels, steps
 from warroom.engine import lifecycles as lc
@@ -18,11 +16,9 @@ from warroom.engine.registry import Admit, handles
 from warroom.engine.render import approval_text, page_text
 from warroom.engine.state import About, Draft, MessageState, Release, StatementState, StepState
 from warroom.errors import CommandRejected
-from warroom.playbook.model import Step
+from warroom.playbook.model import NEXT_AUDIENCE_WAITS_AT_MOST, Step
 
-STAFF_FIRST_HOLD = timedelta(minutes=10)
-"""How long the next audience waits for the previous one's messages before it goes anyway:
-staff should hear first, but an SMS outage must not hold the press statement forever."""
+STAFF_FIRST_HOLD = NEXT_AUDIENCE_WAITS_AT_MOST
 
 
 def _draft(statement: StatementState) -> Draft:
@@ -43,22 +39,48 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
     statement = ctx.inc.statements[step.statement or ""]
     draft = _draft(statement)
     ctx.cancel_timer(Timer(TimerKind.NEXT_AUDIENCE, step.id))
+    state.hold_until = None
     while state.audiences_released < len(step.to):
         audience = step.to[state.audiences_released]
-        state.audiences_released += 1
         spec = ctx.book.audiences[audience]
         # an outside audience hears at the level a person set, never at one only proposed
         level = ctx.inc.level if spec.internal else levels.speaking_level(ctx.inc)
         if not ctx.book.applies(spec.from_level, level):
+            state.audiences_released += 1
             ctx.note(f"{step.title}: {audience} skipped below its level")
             continue
+        if spec.contacts_at_release and audience not in ctx.inc.contact_lists:
+            if state.waits_for_contacts != audience:
+                state.waits_for_contacts = audience
+                ctx.note(f"{step.title}: {contacts_wait(spec.id, spec.title)}")
+            return  # `warroom contacts load` resumes it: see `contact_lists`
+        state.waits_for_contacts = ""
+        state.audiences_released += 1
         state.pending = set(release_audience(ctx, step.id, statement, draft, audience))
         state.unsettled = len(state.pending)
         if state.pending and state.audiences_released < len(step.to):
             timer = Timer(TimerKind.NEXT_AUDIENCE, step.id)
             ctx.start_timer(timer, ctx.now + STAFF_FIRST_HOLD, "next audience")
+            if step.hold is not None:
+                state.hold_until = ctx.now + step.hold
             return
     steps.finish(ctx, step, state)
+
+
+def contacts_wait(audience: str, title: str) -> str:
+    """The words `status` and the timeline use for a release held by a list not loaded."""
+    return f"waits for the contacts of {title} (`warroom contacts load {audience} FILE.csv`)"
+
+
+def audience_settled(ctx: Ctx, step: Step, state: StepState) -> None:
+    """Every message to the audience being released has an answer: the next goes now, or
+    when the step's `hold` is over, so that staff hear strictly before the press."""
+    state.pending = set()
+    if state.hold_until is not None and ctx.now < state.hold_until:
+        ctx.start_timer(Timer(TimerKind.NEXT_AUDIENCE, step.id), state.hold_until, "hold")
+        return
+    release_next(ctx, step, state)
+    steps.advance(ctx)
 
 
 def release_audience(
@@ -120,7 +142,10 @@ def release_correction(ctx: Ctx, statement: StatementState) -> None:
 
 def next_audience_due(ctx: Ctx, step: Step, state: StepState) -> None:
     if lc.releasing(state):
-        ctx.note(f"{step.title}: next audience goes after {_span(STAFF_FIRST_HOLD)}")
+        if state.unsettled or step.hold is None:
+            ctx.note(f"{step.title}: next audience goes after {_span(STAFF_FIRST_HOLD)}")
+        else:
+            ctx.note(f"{step.title}: next audience goes after the hold of {_span(step.hold)}")
         state.pending, state.unsettled = set(), 0
         release_next(ctx, step, state)
         steps.advance(ctx)
@@ -183,9 +208,7 @@ def delivery_reported(ctx: Ctx, event: DeliveryReported) -> None:
             state.pending.add(other)
             state.unsettled += 1
     if state is not None and awaited and lc.releasing(state) and not state.unsettled:
-        state.pending = set()
-        release_next(ctx, ctx.book.step(message.step), state)
-        steps.advance(ctx)
+        audience_settled(ctx, ctx.book.step(message.step), state)
 
 
 def superseded(ctx: Ctx, message: MessageState) -> bool:

@@ -45,6 +45,9 @@ def context(
     facts = dict.fromkeys(book.facts, "")
     facts.update(incident.facts)
     values: dict[str, object] = dict(facts)
+    for name, fact in book.facts.items():
+        if fact.kind in ("boolean", "choice"):
+            values[name] = templates.FactText(fact.text(facts[name], language), facts[name])
     for role_id, role in book.roles.items():
         holder = incident.roster.people.get(incident.holder(role_id) or "")
         values[role_id] = templates.ContactCard(

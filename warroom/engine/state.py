@@ -50,6 +50,13 @@ class StepState:
     """How many of `pending` no channel has answered yet: counted, so a receipt costs the
     same at 20,000 recipients as at 20."""
     released_versions: list[int] = field(default_factory=list)
+    waits_for_contacts: str = ""
+    """The `contacts: at_release` audience whose list this send step waits for, if any."""
+    waits_for_facts: tuple[str, ...] = ()
+    """The `requires_facts` the step was last seen waiting for: said once on the timeline."""
+    hold_until: datetime | None = None
+    """A send step's `hold`: the next audience goes no earlier than this, however soon the
+    previous one's messages are reported sent."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +223,8 @@ class Incident:
     sequence: int = 0
     keys: set[str] = field(default_factory=set)
     """Idempotency keys issued: one person in two audiences gets one copy of a statement."""
+    contact_lists: dict[str, tuple[Contact, ...]] = field(default_factory=dict)
+    """Audience id -> the contacts loaded for it during this incident (`contacts: at_release`)."""
     excluded: frozenset[str] = frozenset()
     """Addresses (phone, e-mail) of the people some role's `exclude` names: no message of this
     incident goes to them, in any audience or page."""

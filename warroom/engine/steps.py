@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.durations import format_duration as _span
-from warroom.engine import approval, conference, levels, paging, release, versions
+from warroom.engine import approval, conference, levels, paging, prerequisites, release, versions
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
@@ -27,7 +27,16 @@ def advance(ctx: Ctx) -> None:
         moved = False
         for step in ctx.book.steps:
             state = ctx.inc.steps[step.id]
+            if step.on_resolve:
+                continue  # a closing message goes when the incident is resolved: see `closing`
             if lc.waiting(state) and all(lc.done(ctx.inc.steps[d]) for d in step.after):
+                missing = prerequisites.missing_facts(ctx.inc, step)
+                if missing != state.waits_for_facts:
+                    state.waits_for_facts = missing
+                    if missing:
+                        ctx.note(f"{step.title}: {prerequisites.facts_wait(missing)}")
+                if missing:
+                    continue
                 lc.fire(lc.STEP, "ready", state, f"step {step.id}")
                 state.started_at = ctx.now
                 moved = True

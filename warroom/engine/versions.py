@@ -5,14 +5,14 @@ version; a correction is a new version of what was already released.
 
 from __future__ import annotations
 
-from warroom.engine import approval, release
+from warroom.engine import approval, release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.events import CorrectionIssued, FactUpdated
 from warroom.engine.registry import handles
 from warroom.engine.render import draft_statement
 from warroom.engine.state import Draft, StatementState
 from warroom.errors import CommandRejected
-from warroom.playbook.facts import clean_text, fact_problem
+from warroom.playbook.facts import clean_text, fact_problem, normal_value
 from warroom.playbook.model import Action, Step
 from warroom.specs import one_of
 
@@ -23,17 +23,21 @@ def checked_facts(ctx: Ctx, given: dict[str, str], *, activation: bool) -> dict[
     # whatever path it came by (CLI, alert, a log written before the rule), a value reaches
     # statements, SMS and terminals without control characters
     given = {name: clean_text(value) for name, value in given.items()}
-    for name, value in given.items():
+    for name in given:
         if name not in book.facts:
             raise CommandRejected(
                 f"unknown fact {name!r} for {book.id} (expected one of: {one_of(book.facts)})"
             )
+    given = {name: normal_value(book.facts[name], value) for name, value in given.items()}
+    for name, value in given.items():
         problem = fact_problem(book.facts[name], value, ctx.inc.roster.people)
         if problem is not None:  # one rule for the command line and for alerts
             raise CommandRejected(f"fact {name}: {problem}")
     facts = dict(ctx.inc.facts)
     if activation:
-        facts = {n: f.default for n, f in book.facts.items() if f.default is not None}
+        facts = {
+            n: normal_value(f, f.default) for n, f in book.facts.items() if f.default is not None
+        }
         missing = [
             n for n, f in book.facts.items() if f.required and f.default is None and n not in given
         ]
@@ -100,6 +104,7 @@ def fact_updated(ctx: Ctx, event: FactUpdated) -> None:
         if was_requested:
             step = approval.approving_step(ctx, statement.id)
             approval.request_approvals(ctx, statement, step)
+    steps.advance(ctx)  # a step that `requires_facts` may start now
 
 
 @handles(CorrectionIssued)

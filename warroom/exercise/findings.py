@@ -779,3 +779,30 @@ def plan(
             }
         )
     return rows
+
+
+@finds
+def audiences_heard_at_once(evidence: Evidence) -> Iterator[Finding]:
+    """Staff and press told in the same minute: "staff first" was a list order, not a gap."""
+    for objective in evidence.objectives:
+        if not objective.before or "same moment" not in objective.cause:
+            continue
+        first, then = objective.before[0], objective.before[-1]
+        steps = [
+            step
+            for step in evidence.incident.playbook.steps
+            if first in step.to and then in step.to and step.hold is None
+        ]
+        where = f"step {steps[0].id}" if steps else "the send step"
+        yield Finding(
+            strength=False,
+            title=f"{first} and {then} heard at the same moment",
+            observation=f"{objective.measured}.",
+            analysis=f"{then} could read the news before {first} had read it from us.",
+            root_cause=f"{where} releases to its audiences one after another with no gap "
+            "between them",
+            action=f"give {where} a `hold:` of a few minutes: {first} before {then}",
+            capability=objective.capability or PUBLIC_INFORMATION,
+            objectives=(objective.id,),
+            weight=2,
+        )

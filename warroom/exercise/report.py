@@ -730,7 +730,8 @@ def _order_objective(
         for a, k in zip(objective.before, keys, strict=True)
     )
     released = [k for k in keys if k is not None]
-    ordered = all(a < b for a, b in itertools.pairwise(released))
+    # strictly earlier in time: the same minute is "at once", whatever order the log has
+    ordered = all(a[0] < b[0] for a, b in itertools.pairwise(released))
     if len(released) == len(keys) and ordered:
         return ObjectiveResult(objective.id, title, "met", " before ".join(objective.before), shown)
     if ordered and released:
@@ -749,7 +750,9 @@ def _order_objective(
         "not met",
         " before ".join(objective.before),
         shown,
-        "an audience heard before the one that should hear first",
+        "an audience heard at the same moment as the one that should hear first"
+        if all(a[0] <= b[0] for a, b in itertools.pairwise(released))
+        else "an audience heard before the one that should hear first",
     )
 
 

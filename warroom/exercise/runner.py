@@ -12,18 +12,22 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from warroom.channels import Channel, Receipt
 from warroom.durations import format_duration
 from warroom.engine import events as ev
+from warroom.engine.contact_lists import contact_row
 from warroom.engine.effects import SendMessage
 from warroom.engine.lifecycles import MESSAGE_FINAL, MessagePhase, dormant, finished
 from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, UsageError
 from warroom.exercise.schema import InjectSpec, ResponderSpec, ScenarioSpec
+from warroom.roster.load import read_contact_list
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
 
@@ -258,6 +262,14 @@ class Exercise:
                 self._submit(ev.NoteAdded(text=f"Inject: {inject.restore} is back", by=by), by)
             elif inject.note:
                 self._submit(ev.NoteAdded(text=inject.note, by=by), by)
+            elif inject.contacts is not None:
+                given = inject.contacts
+                path = Path(os.path.normpath(Path(self.snapshot.scenario_file).parent / given.csv))
+                rows = [contact_row(c) for c in read_contact_list(path)]
+                loaded = ev.ContactsLoaded(
+                    audience=given.audience, source=given.csv, contacts=rows, by=by
+                )
+                self._submit(loaded, by)
 
         return perform
 

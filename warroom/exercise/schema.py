@@ -48,6 +48,14 @@ class MediaInquirySpec(Spec):
     within: Duration | None = None
 
 
+class ContactsInjectSpec(Spec):
+    """The list of an audience declared `contacts: at_release`, as `warroom contacts load`
+    gives it: the CSV is read relative to the scenario file."""
+
+    audience: Slug
+    csv: str
+
+
 INJECT_ACTIONS = (
     "media_inquiry",
     "raise_level",
@@ -57,6 +65,7 @@ INJECT_ACTIONS = (
     "silence",
     "restore",
     "note",
+    "contacts",
 )
 
 
@@ -71,6 +80,7 @@ class InjectSpec(Spec):
     silence: Slug | None = None
     restore: Slug | None = None
     note: str | None = None
+    contacts: ContactsInjectSpec | None = None
 
     @model_validator(mode="after")
     def _one_action(self) -> InjectSpec:

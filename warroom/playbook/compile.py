@@ -12,11 +12,14 @@ import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
+from warroom.durations import format_duration
 from warroom.errors import Diagnostic
 from warroom.playbook import templates
+from warroom.playbook.claims import uncontrolled_claims
 from warroom.playbook.model import (
     DEFAULT_ANSWER_WITHIN,
     KEY_MESSAGES,
+    NEXT_AUDIENCE_WAITS_AT_MOST,
     NEXT_CANDIDATE,
     QA,
     Action,
@@ -36,6 +39,7 @@ from warroom.playbook.model import (
 )
 from warroom.playbook.schema import (
     CandidateTierSpec,
+    FactSpec,
     PlaybookSpec,
     RoleSpec,
     StatementSpec,
@@ -116,7 +120,15 @@ class _Compiler:
             ),
             default_level=default_level if default_level in self.levels else self.levels[0],
             facts={
-                name: Fact(name, f.required, f.max_length, f.default, f.kind, f.description)
+                name: Fact(
+                    name,
+                    f.required,
+                    f.max_length,
+                    f.default,
+                    f.kind,
+                    f.description,
+                    _choices(f.kind, f.choices),
+                )
                 for name, f in spec.facts.items()
             },
             roles=roles,
@@ -128,6 +140,35 @@ class _Compiler:
             on_behalf=spec.approvals.on_behalf == "allowed",
             media_desk=desk,
         )
+
+    def _fact_choices(self, name: str, fact: FactSpec) -> None:
+        """A yes-or-no or a choice fact: every choice in every language, the default one of them."""
+        path: PathKey = ("facts", name)
+        choices = _choices(fact.kind, fact.choices)
+        if fact.choices and fact.kind not in ("boolean", "choice"):
+            self.found.error(
+                (*path, "choices"), f"a {fact.kind} fact has no choices; give kind: choice"
+            )
+            return
+        if fact.kind == "choice" and not choices:
+            self.found.error(path, "a choice fact needs `choices:`, the words for each value")
+        if fact.kind == "boolean" and choices and set(choices) != {"true", "false"}:
+            self.found.error(
+                (*path, "choices"),
+                "a boolean fact's choices are `true` and `false`, each with its words",
+            )
+        for value, texts in fact.choices.items():
+            self._languages(texts, (*path, "choices", value))
+        if fact.default is None:
+            return
+        if fact.kind == "boolean" and fact.default.lower() not in ("true", "false"):
+            self.found.error((*path, "default"), f"{fact.default!r} is not true or false")
+        if fact.kind == "choice" and choices and fact.default not in choices:
+            self.found.error(
+                (*path, "default"),
+                f"{fact.default!r} is not one of its choices (expected one of: "
+                f"{', '.join(choices)})",
+            )
 
     def _unique(self, ids: list[str], where: str, kind: str) -> None:
         for i, value in enumerate(ids):
@@ -149,6 +190,7 @@ class _Compiler:
                     ("facts", name), f"fact {name!r} has the name of a role", at_key=True
                 )
             fact = self.spec.facts[name]
+            self._fact_choices(name, fact)
             if fact.default is not None and fact.max_length and len(fact.default) > fact.max_length:
                 self.found.error(
                     ("facts", name, "default"),
@@ -229,8 +271,12 @@ class _Compiler:
                 self.found.error(
                     (*path, "people", i), f"{selector!r}: list roles under `roles:`, not people"
                 )
-        if not (spec.roles or spec.groups or spec.people):
-            self.found.error(path, "audience has nobody in it; give roles, groups or people")
+        if not (spec.roles or spec.groups or spec.people or spec.contacts):
+            self.found.error(
+                path,
+                "audience has nobody in it; give roles, groups or people, or `contacts: "
+                "at_release` for a list loaded during the incident",
+            )
         return Audience(
             id=aid,
             title=spec.title or aid.replace("-", " ").capitalize(),
@@ -241,6 +287,8 @@ class _Compiler:
             language=spec.language,
             from_level=spec.from_level,
             internal=spec.internal,
+            reply_to=spec.reply_to or "",
+            contacts_at_release=spec.contacts == "at_release",
         )
 
     # -- statements -----------------------------------------------------------------------
@@ -272,6 +320,8 @@ class _Compiler:
                     )
                     continue
                 checked = self._template(source, allowed, (*path, part, lang))
+                if checked:
+                    self._claims(source, lang, (*path, part, lang))
                 is_sms = part == "sms" or (part == "text" and lang not in spec.sms)
                 if checked and by_sms and is_sms:
                     self._sms_budget(source, spec, (*path, part, lang))
@@ -312,10 +362,21 @@ class _Compiler:
             return False
         return True
 
+    def _claims(self, source: str, language: str, path: PathKey) -> None:
+        """A claim about the incident written as fixed text goes out in every incident."""
+        for claim in uncontrolled_claims(source, language, self.spec.facts):
+            where = f" on its line {claim.line}" if "\n" in source.strip() else ""
+            self.found.warn(
+                path,
+                f"asserts {claim.phrase!r}{where}, which no fact controls: make it a fact the "
+                "team sets (kind: boolean or choice, with words per language) or say it under "
+                "{% if FACT %}",
+            )
+
     def _sms_budget(self, source: str, spec: StatementSpec, path: PathKey) -> None:
         for name in sorted(templates.variables(source) & set(self.spec.facts)):
             fact = self.spec.facts[name]
-            if fact.max_length is None:
+            if fact.max_length is None and fact.kind not in ("boolean", "choice"):
                 assumed = len(fact.default) if fact.default else ASSUMED_FACT_LENGTH
                 self.found.warn(
                     path,
@@ -349,6 +410,13 @@ class _Compiler:
             "timezone": spec.timezone,
         }
         for name, fact in spec.facts.items():
+            if fact.kind in ("boolean", "choice"):
+                # said or not, the longest words it may say: every branch sized at its worst
+                longest = max(
+                    (len(t) for c in fact.choices.values() for t in c.values()), default=5
+                )
+                context[name] = templates.FactText(fill * longest, "true")
+                continue
             length = fact.max_length or (len(fact.default) if fact.default else 0)
             context[name] = fill * (length or ASSUMED_FACT_LENGTH)
         for name, role in spec.roles.items():
@@ -440,8 +508,8 @@ class _Compiler:
         statements = {}
         for sid, (title, text, path) in texts.items():
             for lang, source in text.items():
-                if lang in self.spec.languages:
-                    self._template(source, allowed, (*path, lang))
+                if lang in self.spec.languages and self._template(source, allowed, (*path, lang)):
+                    self._claims(source, lang, (*path, lang))
             statements[sid] = Statement(
                 id=sid,
                 title=title,
@@ -487,6 +555,8 @@ class _Compiler:
         ref("statement", spec.send, self.spec.statements, (*path, "send"))
         for i, aid in enumerate(spec.to):
             ref("audience", aid, self.spec.audiences, (*path, "to", i))
+        for i, name in enumerate(spec.requires_facts):
+            ref("fact", name, self.spec.facts, (*path, "requires_facts", i))
         self._step_options(path, spec, action)
         return Step(
             id=spec.id,
@@ -502,6 +572,9 @@ class _Compiler:
             due=spec.due,
             every=spec.every,
             press_conference=self._press_conference(path, spec),
+            hold=spec.hold,
+            requires_facts=tuple(dict.fromkeys(spec.requires_facts)),
+            on_resolve=spec.on_resolve,
         )
 
     def _press_conference(self, path: PathKey, spec: StepSpec) -> PressConference | None:
@@ -525,6 +598,8 @@ class _Compiler:
         misplaced = {
             "to": action is not Action.SEND and bool(spec.to),
             "every": action is not Action.SEND and spec.every is not None,
+            "hold": action is not Action.SEND and spec.hold is not None,
+            "on_resolve": action is not Action.SEND and spec.on_resolve,
             "ack_within": action is not Action.PAGE and spec.ack_within is not None,
             "escalate": action is not Action.PAGE and bool(spec.escalate),
             "press_conference": action is not Action.PAGE and spec.press_conference is not None,
@@ -536,6 +611,28 @@ class _Compiler:
                 )
         if action is Action.SEND and spec.send and not spec.to:
             self.found.error(path, "a send step needs `to:`, the audiences in release order")
+        if action is Action.SEND and spec.on_resolve:
+            for key in ("after", "every", "due", "requires_facts"):
+                if getattr(spec, key):
+                    self.found.error(
+                        (*path, key),
+                        f"a closing message (on_resolve) goes when the incident is resolved; "
+                        f"{key!r} does not apply to it",
+                    )
+        if action is Action.SEND and spec.hold is not None:
+            if not spec.hold:
+                self.found.error((*path, "hold"), "a hold of 0 keeps nobody apart; leave it out")
+            elif spec.hold > NEXT_AUDIENCE_WAITS_AT_MOST:
+                self.found.error(
+                    (*path, "hold"),
+                    f"{format_duration(spec.hold)} is longer than the "
+                    f"{format_duration(NEXT_AUDIENCE_WAITS_AT_MOST)} the next audience waits at "
+                    "most; give at most that",
+                )
+            elif len(spec.to) < 2:
+                self.found.error(
+                    (*path, "hold"), "`hold` keeps audiences apart; this step sends to one"
+                )
         if spec.send:
             statement = self.spec.statements.get(spec.send)
             rank = {level.id: i for i, level in enumerate(self.spec.levels)}
@@ -581,6 +678,12 @@ class _Compiler:
         rank = {level: i for i, level in enumerate(self.levels)}
         for index, step in enumerate(self.spec.steps):
             for i, dep in enumerate(step.after):
+                if dep in steps and steps[dep].on_resolve:
+                    self.found.error(
+                        ("steps", index, "after", i),
+                        f"waits for {dep!r}, a closing message sent only when the incident is "
+                        "resolved, so this step would never start",
+                    )
                 needed = steps[dep].from_level if dep in steps else None
                 if needed in rank and rank[needed] > rank.get(step.from_level or "", -1):
                     self.found.error(
@@ -725,3 +828,13 @@ class _Compiler:
         for aid in self.spec.audiences:
             if aid not in used:
                 self.found.warn(("audiences", aid), "no step pages or sends to this audience")
+
+
+def _choices(kind: str, choices: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Choices as the engine keys them: a boolean's `true`/`True` (YAML's spelling) is `true`."""
+    return {
+        (value.lower() if kind == "boolean" else value): {
+            lang: " ".join(text.split()) for lang, text in texts.items()
+        }
+        for value, texts in choices.items()
+    }

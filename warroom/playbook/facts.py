@@ -47,6 +47,10 @@ def fact_problem(fact: Fact, value: str, people: Collection[str] | None = None) 
     """
     if fact.required and not value.strip():
         return "is required and cannot be empty"
+    if fact.kind == "boolean" and value not in BOOLEAN:
+        return f"{value!r} is not true or false"
+    if fact.kind == "choice" and value and value not in fact.choices:
+        return f"{value!r} is not one of its choices (expected one of: {', '.join(fact.choices)})"
     if fact.max_length is not None and len(value) > fact.max_length:
         return f"{len(value)} characters, over max_length {fact.max_length}"
     if value and fact.kind in _KINDS and not _KINDS[fact.kind][0](value):
@@ -86,6 +90,15 @@ _KINDS = {
     "url": (_url, "a web address (expected e.g. https://example.com/faq)"),
 }
 """Declared kinds a value is held to; `person` and `number` are checked above."""
+
+
+BOOLEAN = ("true", "false")
+"""How a `boolean` fact's value is written (`warroom fact contained=true`)."""
+
+
+def normal_value(fact: Fact, value: str) -> str:
+    """`True`, `TRUE` and `true` are one answer to a yes-or-no fact."""
+    return value.lower() if fact.kind == "boolean" and value.lower() in BOOLEAN else value
 
 
 STAND_IN = "(not in alert"

@@ -11,6 +11,10 @@ from datetime import timedelta
 from enum import StrEnum
 
 NEXT_CANDIDATE = "next_candidate"
+NEXT_AUDIENCE_WAITS_AT_MOST = timedelta(minutes=10)
+"""How long the next audience of a send step waits for the previous one's messages before it
+goes anyway: staff should hear first, but an SMS outage must not hold the press statement
+forever. A step's `hold` is at most this."""
 DEFAULT_TRIGGER_COOLDOWN = timedelta(minutes=30)
 """How long after a triggered incident is closed a new alert with the same key stays quiet:
 a flapping alert must not page the crisis team every time it flaps."""
@@ -38,6 +42,15 @@ class Fact:
     default: str | None
     kind: str
     description: str = ""
+    choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """`boolean` and `choice` facts: value -> the words each language says for it. A claim
+    ("the incident has been contained") is said only when the team set the fact to it."""
+
+    def text(self, value: str, language: str) -> str:
+        """What a template prints for `value`: the agreed words where the fact has them."""
+        if value in self.choices:
+            return self.choices[value].get(language, "")
+        return value
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,12 @@ class Audience:
     internal: bool = False
     """Inside the organisation (staff, the crisis team). An outside audience (the default) is
     not drafted for or released to at a level that is only proposed."""
+    reply_to: str = ""
+    contacts_at_release: bool = False
+    """`contacts: at_release`: who is in it is known only during the incident (the customers
+    affected) and given with `warroom contacts load`; a release to it waits for that list."""
+    """Where this audience's answers to a statement e-mail go (`Reply-To`), so that customers'
+    replies reach a desk that reads them, not the acknowledgement mailbox."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +191,15 @@ class Step:
     due: timedelta | None = None
     every: timedelta | None = None
     press_conference: PressConference | None = None
+    hold: timedelta | None = None
+    """A send step's least gap between one audience and the next: staff hear it strictly
+    before the press, even when every message to them is reported sent at once."""
+    requires_facts: tuple[str, ...] = ()
+    on_resolve: bool = False
+    """A closing message ("all clear", "service restored"): released when the incident is
+    resolved, in the version approved by then; never before."""
+    """Facts that must hold a value other than their default before the step starts: a letter
+    that names the data categories waits until someone has set them."""
 
 
 @dataclass(frozen=True)

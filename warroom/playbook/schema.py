@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, PositiveInt, Tag
+from pydantic import BeforeValidator, Discriminator, Field, PositiveInt, Tag
 
 from warroom.durations import Duration
 from warroom.playbook.model import DEFAULT_TRIGGER_COOLDOWN
 from warroom.specs import (
+    Email,
     Flag,
     Lang,
     Name,
@@ -22,7 +23,7 @@ from warroom.specs import (
 )
 
 Channel = Literal["sms", "email"]
-FactKind = Literal["text", "person", "phone", "email", "url", "number"]
+FactKind = Literal["text", "person", "phone", "email", "url", "number", "boolean", "choice"]
 
 
 class LevelSpec(Spec):
@@ -31,12 +32,18 @@ class LevelSpec(Spec):
     description: str = ""
 
 
+def _yes_no_text(value: Any) -> Any:
+    """`default: false` for a boolean fact is the text `false`, as `--fact x=false` gives it."""
+    return str(value).lower() if isinstance(value, bool) else value
+
+
 class FactSpec(Spec):
     required: Flag = False
     max_length: PositiveInt | None = None
-    default: Text | None = None
+    default: Annotated[Text, BeforeValidator(_yes_no_text)] | None = None
     kind: FactKind = "text"
     description: str = ""
+    choices: dict[Text, dict[Lang, str]] = {}
 
 
 class CandidateTierSpec(Spec):
@@ -69,6 +76,8 @@ class AudienceSpec(Spec):
     language: Lang | None = None
     from_level: Slug | None = None
     internal: bool = False
+    reply_to: Email | None = None
+    contacts: Literal["at_release"] | None = None
 
 
 class StatementSpec(Spec):
@@ -108,6 +117,9 @@ class StepSpec(Spec):
     to: Annotated[list[Slug], OneOrMany] = []
     due: Duration | None = None
     every: Duration | None = None
+    hold: Duration | None = None
+    requires_facts: Annotated[list[Name], OneOrMany] = []
+    on_resolve: Flag = False
     press_conference: PressConferenceSpec | None = None
 
 

@@ -78,6 +78,22 @@ class ContactCard:
         return self.name  # `{{ spokesperson }}` reads as the name, not a Python repr
 
 
+class FactText(str):
+    """A `boolean` or `choice` fact as a template sees it: the agreed words for its value in
+    the language being rendered, and true or false as the value is, so that both
+    `{{ contained }}` and `{% if contained %}...{% endif %}` say what the team set."""
+
+    value: str
+
+    def __new__(cls, text: str, value: str) -> FactText:
+        made = super().__new__(cls, text)
+        made.value = value
+        return made
+
+    def __bool__(self) -> bool:
+        return self.value not in ("", "false")
+
+
 @dataclass(frozen=True)
 class IncidentCard:
     id: str

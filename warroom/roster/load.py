@@ -114,6 +114,28 @@ def _person(spec: PersonSpec) -> Person:
     )
 
 
+def read_contact_list(path: Path, *, display: str | None = None) -> tuple[Contact, ...]:
+    """A list of contacts given during an incident (`warroom contacts load`), held to the
+    rules of the roster's CSV groups; an empty list is refused, since it would release to
+    nobody while looking loaded."""
+    shown = display or str(path)
+    contacts = _csv_group(read_text(path, display=shown, limit=MAX_CSV_BYTES), shown)
+    if not contacts:
+        expected = ",".join(CSV_COLUMNS)
+        raise InvalidInput(
+            [
+                Diagnostic(
+                    shown,
+                    1,
+                    1,
+                    "",
+                    f"no contacts in the file (expected header {expected} and a row per contact)",
+                )
+            ]
+        )
+    return contacts
+
+
 def _csv_group(text: str, shown: str) -> tuple[Contact, ...]:
     """Contacts from a CSV with a header row; each bad cell is reported at its line and column."""
     reader = csv.reader(io.StringIO(text))

@@ -1,0 +1,109 @@
+"""Closing messages: what is said on resolve ("service restored"), approved like any statement.
+
+A send step with `on_resolve: true` never goes during the incident; `warroom resolve` releases
+its approved version to every audience at once, or is refused, writing nothing, while the
+words are not approved.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from warroom.cli import app
+
+T0 = "2026-11-16T10:00:00+01:00"
+runner = CliRunner()
+Run = Callable[..., tuple[int, str, str]]
+ACTIVATE = ("activate", "outage", "--fact", "company=Acme", "--fact", "service=the shop")
+CLOSING = """
+  restored:
+    approve: [legal]
+    text:
+      en: "{{ company }}: {{ service }} works again. Thank you for your patience."
+      pl: "{{ company }}: {{ service }} znów działa. Dziękujemy za cierpliwość."
+"""
+STEPS = """
+  - id: approve-restored
+    after: [release-holding]
+    approve: restored
+  - id: say-restored
+    title: Say the service is restored
+    send: restored
+    to: [employees, media]
+    on_resolve: true
+"""
+
+
+@pytest.fixture
+def warroom(mini: Path, tmp_path: Path, edit: Callable[[str, str, str], Path]) -> Run:
+    edit("outage.yaml", "\nsteps:\n", CLOSING + "\nsteps:\n")
+    path = mini / "outage.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + STEPS, encoding="utf-8")
+
+    def run(*args: str, clock: str = T0, login: str = "oncall") -> tuple[int, str, str]:
+        env = {
+            "WARROOM_LIBRARY": str(mini),
+            "WARROOM_DB": str(tmp_path / "warroom.db"),
+            "WARROOM_CLOCK": clock,
+            "LOGNAME": login,
+            "USER": login,
+        }
+        result = runner.invoke(app, list(args), env=env)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
+
+
+def events(tmp_path: Path) -> int:
+    db = sqlite3.connect(tmp_path / "warroom.db")
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_resolve_says_the_approved_closing_message_and_not_before(
+    warroom: Run, tmp_path: Path
+) -> None:
+    later = "2026-11-16T10:20:00+01:00"
+    transcript = tmp_path / "t.jsonl"
+    worker = ("run", "--until-idle", "--transcript", str(transcript))
+    assert warroom(*ACTIVATE)[0] == 0
+    for person in ("anna", "bartek", "dawid"):
+        assert warroom("ack", "--as", person)[0] == 0
+    assert warroom("approve", "holding", "--as", "dawid", login="dlis")[0] == 0
+    assert warroom(*worker, clock=later)[0] == 0
+    assert "said on resolve" in warroom("status", clock=later)[1]
+
+    before = events(tmp_path)
+    code, out, err = warroom("resolve", "--summary", "shop back", clock=later)
+    assert code == 2
+    assert (
+        "cannot resolve yet: Say the service is restored: Restored v1 is said on resolve and is "
+        "not approved (waits for legal: Dawid Lis; `warroom approve restored`)"
+    ) in " ".join((out + err).split())
+    assert events(tmp_path) == before
+
+    assert warroom("approve", "restored", "--as", "dawid", login="dlis", clock=later)[0] == 0
+    code, out, _ = warroom("resolve", "--summary", "shop back", clock=later)
+    assert code == 0
+    assert "Restored v1 released to Employees" in out
+    assert "Restored v1 released to Media" in out
+    assert "Incident resolved by" in out
+    assert warroom(*worker, clock=later)[0] == 0
+    said = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    texts = {
+        m["text"]
+        for m in said
+        if m.get("purpose") == "statement" and m.get("statement") == "restored"
+    }
+    assert texts == {
+        "Acme: the shop works again. Thank you for your patience.",
+        "Acme: the shop znów działa. Dziękujemy za cierpliwość.",
+    }
