@@ -4,6 +4,11 @@ an older warroom refuses a newer database."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -12,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from support.postgres import fresh_database
+from support.serving import wait_for
 from typer.testing import CliRunner
 
 from warroom.cli import app
@@ -226,3 +232,58 @@ def test_a_due_timer_fires_once_whichever_nodes_are_up(url: str, mini: Path) -> 
     assert sum(fired) >= 1
     # activation and one rung: Anna and Bartek paged twice each on two channels, no more
     assert pages == {"anna": 4, "bartek": 4, "ewa": 2, "dawid": 1}
+
+
+def test_an_idle_node_sends_at_once_what_another_node_queues(url: str, mini: Path) -> None:
+    """A worker polling once a minute, idle: an activation on another connection wakes it
+    (LISTEN/NOTIFY), and every page goes out long before the minute is up; a SIGTERM wakes
+    it too."""
+    psycopg = pytest.importorskip("psycopg")
+    transcript = mini.parent / "sent.jsonl"
+    open_store(url).close()  # the schema, before the worker looks
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
+    env.update(WARROOM_DB=url, WARROOM_CLOCK=T0.isoformat(), PYTHONIOENCODING="utf-8")
+    log = mini.parent / "worker.log"
+    with log.open("w") as into:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "warroom.cli", "run", "--poll", "60",
+             "--transcript", str(transcript)],
+            env=env,
+            stdout=into,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+
+        def listening() -> bool:
+            with psycopg.connect(url, autocommit=True) as admin:
+                found = admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'LISTEN %%'"
+                ).fetchone()
+            return found is not None
+
+        # the listener starts once the first pass is over: the worker is idle from here
+        wait_for(listening, "the worker to go idle and listen", 60)
+        incident = activate(url, mini)
+        store = open_store(url)
+        try:
+            queued = {row.key for row in store.outbox(incident)}
+        finally:
+            store.close()
+        assert queued
+
+        def sent() -> set[str]:
+            if not transcript.exists():
+                return set()
+            lines = transcript.read_text(encoding="utf-8").splitlines()
+            return {json.loads(line)["key"] for line in lines if line.strip()}
+
+        # well inside the minute the worker would otherwise sleep
+        wait_for(lambda: sent() == queued, "every page sent by the idle worker", 30)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, log.read_text()

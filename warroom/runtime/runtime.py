@@ -15,6 +15,7 @@ import os
 import pickle
 import secrets
 import socket
+import threading
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -1136,6 +1137,19 @@ class Runtime:
         timer = self.store.next_timer()
         moments = [m for m in (timer.due_at if timer else None, self.store.next_send_at()) if m]
         return min(moments) if moments else None
+
+    def idle(self, poll: float, wake: threading.Event) -> None:
+        """Between passes: until the next timer or retry, at most `poll` seconds, and less
+        when `wake` is set or another node announces work (on PostgreSQL, LISTEN/NOTIFY):
+        no wasted passes, no late rungs, no page waiting a poll for an idle node."""
+        try:
+            following = self.next_wake_up()
+        except StoreError:  # the database is away: the poll is the fallback
+            following = None
+        wait = poll
+        if following is not None:
+            wait = max(0.0, min(poll, (following - self.clock.now()).total_seconds()))
+        self.store.wait_for_work(wait, wake)
 
     def run_until(self, moment: datetime) -> int:
         """On a virtual clock: jump from timer to timer up to `moment`, working at each."""
