@@ -419,8 +419,10 @@ class MemoryStore:
         count = 0
         with self.transaction():
             for row in list(self.outbox_rows.values()):
+                beat = self.beats.get(row.claimed_by or "")
+                renewed = beat is not None and beat > older_than
                 if row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING) and (
-                    (row.claimed_at is not None and row.claimed_at <= older_than)
+                    (row.claimed_at is not None and row.claimed_at <= older_than and not renewed)
                     or row.claimed_by in owners
                 ):
                     self._change(

@@ -800,16 +800,21 @@ class PostgresStore:
         return found
 
     def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
+        """As on SQLite: a lease is its claim, or its owner's heartbeat since (a node that
+        works renews all it holds with one), whichever is later."""
         with self.transaction():
             return self._count(
                 "UPDATE outbox SET state = %s, not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN (%s, %s) AND (claimed_at <= %s OR claimed_by = ANY(%s))",
+                " WHERE state IN (%s, %s) AND (claimed_by = ANY(%s) OR (claimed_at <= %s"
+                " AND NOT EXISTS (SELECT 1 FROM heartbeats h"
+                " WHERE h.worker = outbox.claimed_by AND h.at > %s)))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
-                    older_than,
                     list(owners),
+                    older_than,
+                    older_than,
                 ),
             )
 

@@ -850,19 +850,23 @@ class SqliteStore:
     def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
         """Messages a dead worker claimed but never settled (its lease ran out, or its
         process is known to be gone): their fate is unknown (the send may have happened),
-        so they are reconciled before anything is sent again."""
+        so they are reconciled before anything is sent again. A lease is the claim, or
+        the owner's heartbeat since (a worker renews all it holds with one beat)."""
         gone = list(owners)
         marks = ", ".join("?" * len(gone)) or "NULL"
         with self.transaction():
             cursor = self.db.execute(
                 "UPDATE outbox SET state = ?, not_before = claimed_at, claimed_by = NULL"
-                f" WHERE state IN (?, ?) AND (claimed_at <= ? OR claimed_by IN ({marks}))",
+                f" WHERE state IN (?, ?) AND (claimed_by IN ({marks}) OR (claimed_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM heartbeats h"
+                " WHERE h.worker = outbox.claimed_by AND h.at > ?)))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
-                    stamp(older_than),
                     *gone,
+                    stamp(older_than),
+                    stamp(older_than),
                 ),
             )
         return cursor.rowcount
