@@ -16,6 +16,7 @@ import pickle
 import secrets
 import socket
 import threading
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent import futures
@@ -61,6 +62,8 @@ from warroom.store import InboundEntry, OutboxRow, Store
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled, by a worker that has not renewed its
 leases since, belongs to a worker that died."""
+SWEEP_EVERY_SECONDS = 1.0
+"""How often (wall time) a long release looks for claims a dead node left (see `sweep`)."""
 RENEW_CHECK_SECONDS = 1.0
 """How often (wall time) a dispatcher waiting on slow sends looks whether to renew its leases."""
 MAX_ATTEMPTS = 8
@@ -951,7 +954,16 @@ class Runtime:
             for row in self.store.claim_unknown(self.worker, now, limit):
                 launch(True, row, self._ask_async(row, now, gate(row.channel)))
             claiming = True
+            swept = time.monotonic()
             while True:
+                if claiming and time.monotonic() - swept >= SWEEP_EVERY_SECONDS:
+                    # a long release: what a dead node held is taken over now, not after
+                    # this node has sent everything else
+                    swept = time.monotonic()
+                    if self.sweep():
+                        now = self.clock.now()
+                        for row in self.store.claim_unknown(self.worker, now, limit):
+                            launch(True, row, self._ask_async(row, now, gate(row.channel)))
                 if claiming and unrecorded[0] <= window // 2:
                     now = self.clock.now()
                     claimed = self.store.claim(self.worker, now, window - unrecorded[0])
