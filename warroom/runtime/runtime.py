@@ -960,6 +960,10 @@ class Runtime:
                     # a long release: what a dead node held is taken over now, not after
                     # this node has sent everything else
                     swept = time.monotonic()
+                    # renewed first: what this node is reconciling was claimed long ago by
+                    # the dead one, and must not look abandoned to its own sweep
+                    self._renewed = self.clock.now()
+                    self.store.beat(self.worker, self._renewed)
                     if self.sweep():
                         now = self.clock.now()
                         for row in self.store.claim_unknown(self.worker, now, limit):
