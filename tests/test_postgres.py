@@ -4,6 +4,11 @@ an older warroom refuses a newer database."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -12,9 +17,12 @@ from pathlib import Path
 
 import pytest
 from support.postgres import fresh_database
+from support.serving import wait_for
 from typer.testing import CliRunner
 
+from warroom.channels import Receipt
 from warroom.cli import app
+from warroom.engine.effects import SendMessage
 from warroom.engine.events import Acknowledged, NoteAdded
 from warroom.errors import CommandRejected, StoreError
 from warroom.runtime.clock import VirtualClock
@@ -226,3 +234,126 @@ def test_a_due_timer_fires_once_whichever_nodes_are_up(url: str, mini: Path) -> 
     assert sum(fired) >= 1
     # activation and one rung: Anna and Bartek paged twice each on two channels, no more
     assert pages == {"anna": 4, "bartek": 4, "ewa": 2, "dawid": 1}
+
+
+def test_an_idle_node_sends_at_once_what_another_node_queues(url: str, mini: Path) -> None:
+    """A worker polling once a minute, idle: an activation on another connection wakes it
+    (LISTEN/NOTIFY), and every page goes out long before the minute is up; a SIGTERM wakes
+    it too."""
+    psycopg = pytest.importorskip("psycopg")
+    transcript = mini.parent / "sent.jsonl"
+    open_store(url).close()  # the schema, before the worker looks
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARROOM_")}
+    env.update(WARROOM_DB=url, WARROOM_CLOCK=T0.isoformat(), PYTHONIOENCODING="utf-8")
+    log = mini.parent / "worker.log"
+    with log.open("w") as into:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "warroom.cli", "run", "--poll", "60",
+             "--transcript", str(transcript)],
+            env=env,
+            stdout=into,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+
+        def listening() -> bool:
+            with psycopg.connect(url, autocommit=True) as admin:
+                found = admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND query LIKE 'LISTEN %%'"
+                ).fetchone()
+            return found is not None
+
+        # the listener starts once the first pass is over: the worker is idle from here
+        wait_for(listening, "the worker to go idle and listen", 60)
+        incident = activate(url, mini)
+        store = open_store(url)
+        try:
+            queued = {row.key for row in store.outbox(incident)}
+        finally:
+            store.close()
+        assert queued
+
+        def sent() -> set[str]:
+            if not transcript.exists():
+                return set()
+            lines = transcript.read_text(encoding="utf-8").splitlines()
+            return {json.loads(line)["key"] for line in lines if line.strip()}
+
+        # well inside the minute the worker would otherwise sleep
+        wait_for(lambda: sent() == queued, "every page sent by the idle worker", 30)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, log.read_text()
+
+
+class SlowLine:
+    """A channel whose first send hangs until the test lets it go: a provider that takes
+    longer to answer than a lease lasts. Every send is counted, per address."""
+
+    def __init__(self, name: str, sent: Counter[str], hold: threading.Event) -> None:
+        self.name = name
+        self.sent = sent
+        self.hold = hold
+        self.hanging = threading.Event()
+
+    def send(self, message: SendMessage) -> Receipt:
+        self.sent[f"{self.name}:{message.address}"] += 1
+        if not self.hanging.is_set():
+            self.hanging.set()
+            self.hold.wait(60)
+        return Receipt("sent", provider_id=f"slow-{message.message}")
+
+    def close(self) -> None:
+        """Nothing held."""
+
+
+def test_a_send_slower_than_the_lease_is_not_taken_over_while_its_node_lives(
+    url: str, mini: Path
+) -> None:
+    """Node A's provider takes longer than the lease to answer. A renews its leases while it
+    waits, so node B, sweeping after the lease, takes over nothing and sends nothing twice."""
+    incident = activate(url, mini)
+    clock = VirtualClock(T0)
+    sent: Counter[str] = Counter()
+    release = threading.Event()
+    lines = {name: SlowLine(name, sent, release) for name in ("sms", "email")}
+    a_store, b_store = open_store(url), open_store(url)
+    a = Runtime(a_store, clock, lines, worker="node-a:1", concurrency=4)
+    b = Runtime(b_store, clock, lines, worker="node-b:2", concurrency=4)
+    failures: list[BaseException] = []
+
+    def work_a() -> None:
+        try:
+            a.dispatch()
+        except BaseException as exc:  # node A's failure must fail the test
+            failures.append(exc)
+
+    node_a = threading.Thread(target=work_a)
+    try:
+        node_a.start()
+        wait_for(lambda: any(line.hanging.is_set() for line in lines.values()), "a slow send")
+        later = clock.advance(a.lease + timedelta(minutes=1))
+        wait_for(
+            lambda: dict(b_store.heartbeats()).get("node-a:1") == later,
+            "node A to renew its leases",
+        )
+        assert b.sweep() == 0
+        assert b.dispatch() == 0
+    finally:
+        release.set()
+        node_a.join()
+        a.close()
+        b.close()
+        a_store.close()
+    assert failures == []
+    try:
+        states = Counter(row.state for row in b_store.outbox(incident))
+    finally:
+        b_store.close()
+    assert set(sent.values()) == {1}  # nobody's page went twice
+    assert states == {"sent": sum(sent.values())}

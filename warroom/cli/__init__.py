@@ -159,12 +159,15 @@ def actor(given: str | None) -> str:
     return f"cli:{user}" if user else "cli"
 
 
-def stop_on_signals() -> threading.Event:
-    """Set when SIGINT or SIGTERM arrives: a worker finishes its pass and stops cleanly."""
+def stop_on_signals(*also: threading.Event) -> threading.Event:
+    """Set when SIGINT or SIGTERM arrives: a worker finishes its pass and stops cleanly.
+    `also` are set too: the events an idle worker waits on, so that it stops at once."""
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
+        for event in also:
+            event.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

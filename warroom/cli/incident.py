@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -623,7 +624,10 @@ def run(
     transcript: Annotated[
         Path | None, typer.Option(help="Also write every message to this JSON-lines file.")
     ] = None,
-    poll: Annotated[float, typer.Option(help="Seconds between checks.")] = 1.0,
+    poll: Annotated[
+        float,
+        typer.Option(help="Most seconds between checks (on PostgreSQL other nodes wake it)."),
+    ] = 1.0,
     settings_file: ChannelsOption = None,
     db: DbOption = None,
 ) -> None:
@@ -642,7 +646,8 @@ def run(
         warning = printing_warning(printing(settings))
     if warning:
         err.print(f"[bold red]warroom: {escape(warning)}[/bold red]")
-    stop = stop_on_signals()
+    wake = threading.Event()
+    stop = stop_on_signals(wake)
     with opened_runtime(db, channels) as runtime:
         runtime.links = _links(settings_file)
         recovered = runtime.recover()
@@ -657,7 +662,9 @@ def run(
         done, failures, first = 1, 0, True
         while first or (not stop.is_set() and (done or not until_idle or failures)):
             if not done and not failures:
-                stop.wait(poll)
+                wake.clear()
+                if not stop.is_set():
+                    runtime.idle(poll, wake)
             owed, first = first, False
             try:
                 done = _work_once(runtime) if owed or not stop.is_set() else 0

@@ -15,8 +15,11 @@ import os
 import pickle
 import secrets
 import socket
+import threading
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -57,7 +60,12 @@ from warroom.runtime.snapshot import Snapshot
 from warroom.store import InboundEntry, OutboxRow, Store
 
 SENDING_LEASE = timedelta(minutes=2)
-"""A message claimed this long ago and never settled belongs to a worker that died."""
+"""A message claimed this long ago and never settled, by a worker that has not renewed its
+leases since, belongs to a worker that died."""
+SWEEP_EVERY_SECONDS = 1.0
+"""How often (wall time) a long release looks for claims a dead node left (see `sweep`)."""
+RENEW_CHECK_SECONDS = 1.0
+"""How often (wall time) a dispatcher waiting on slow sends looks whether to renew its leases."""
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(minutes=10)
@@ -215,6 +223,8 @@ class Runtime:
         self.channel_trouble: dict[str, str] = {}
         """Channels that cannot send now, with why (a revoked token): shown by the worker."""
         self.lease = SENDING_LEASE
+        self._renewed = clock.now()
+        """When this worker last renewed its leases (see `_renew_leases`)."""
         self._cache: dict[str, tuple[Incident, int]] = {}
         self._saved: dict[str, int] = {}
         """The event number of each incident's latest checkpoint, as far as this runtime knows."""
@@ -764,6 +774,7 @@ class Runtime:
           `concurrency=1` it sends in claim order, one by one, which keeps an exercise on a
           virtual clock, its log and its report the same on every run.
         """
+        self._renewed = self.clock.now()  # nothing is held between passes
         if self._asynchronous():
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
@@ -788,14 +799,29 @@ class Runtime:
             return len(checked)
         rows, withdrawn = self._withdraw(claimed)
         routes = self._routes(rows, now)
-        if self.concurrency == 1 or len(rows) <= 1:
-            receipts = [_send(route) for route in routes]
+        receipts: list[Receipt | WarroomError] = []
+        if self.concurrency == 1:
+            for route in routes:
+                receipts.append(_send(route))
+                self._renew_leases()
         else:
-            receipts = list(self._threads().map(_send, routes))
+            sending = [self._threads().submit(_send, route) for route in routes]
+            while futures.wait(sending, timeout=RENEW_CHECK_SECONDS).not_done:
+                self._renew_leases()
+            receipts = [future.result() for future in sending]
         self._record_batch(
             withdrawn + [(False, row, r) for row, r in zip(rows, receipts, strict=True)]
         )
         return len(claimed) + len(checked)
+
+    def _renew_leases(self) -> None:
+        """While it sends, a node renews the leases on all it holds with one heartbeat a
+        quarter-lease: a slow send or a long rate-limited batch is never taken over (and
+        sent again) by another node while this one is alive; a dead node stops renewing."""
+        now = self.clock.now()
+        if now - self._renewed >= self.lease / 4:
+            self.store.beat(self.worker, now)
+            self._renewed = now
 
     def _withdraw(
         self, claimed: list[OutboxRow]
@@ -928,7 +954,20 @@ class Runtime:
             for row in self.store.claim_unknown(self.worker, now, limit):
                 launch(True, row, self._ask_async(row, now, gate(row.channel)))
             claiming = True
+            swept = time.monotonic()
             while True:
+                if claiming and time.monotonic() - swept >= SWEEP_EVERY_SECONDS:
+                    # a long release: what a dead node held is taken over now, not after
+                    # this node has sent everything else
+                    swept = time.monotonic()
+                    # renewed first: what this node is reconciling was claimed long ago by
+                    # the dead one, and must not look abandoned to its own sweep
+                    self._renewed = self.clock.now()
+                    self.store.beat(self.worker, self._renewed)
+                    if self.sweep():
+                        now = self.clock.now()
+                        for row in self.store.claim_unknown(self.worker, now, limit):
+                            launch(True, row, self._ask_async(row, now, gate(row.channel)))
                 if claiming and unrecorded[0] <= window // 2:
                     now = self.clock.now()
                     claimed = self.store.claim(self.worker, now, window - unrecorded[0])
@@ -941,7 +980,15 @@ class Runtime:
                         launch(False, row, self._send_async(row, channel, gate(row.channel)))
                 if not unrecorded[0]:
                     break
-                batch = [await ready.get()]
+                if ready.empty():
+                    try:
+                        first = await asyncio.wait_for(ready.get(), RENEW_CHECK_SECONDS)
+                    except TimeoutError:  # every send still on the wire: hold on to them
+                        self._renew_leases()
+                        continue
+                else:
+                    first = ready.get_nowait()
+                batch = [first]
                 if ready.empty() and unrecorded[0] > 1:
                     # one turn of the loop: answers already read off the sockets join this
                     # commit, instead of a transaction each
@@ -951,6 +998,7 @@ class Runtime:
                 unrecorded[0] -= len(batch)
                 refused = self._record_batch(batch) or refused
                 done += len(batch)
+                self._renew_leases()
         except BaseException:
             # sends still on the wire finish; their rows stay `sending` until `recover`
             # treats them as unknown outcomes, as after a crash
@@ -1136,6 +1184,19 @@ class Runtime:
         timer = self.store.next_timer()
         moments = [m for m in (timer.due_at if timer else None, self.store.next_send_at()) if m]
         return min(moments) if moments else None
+
+    def idle(self, poll: float, wake: threading.Event) -> None:
+        """Between passes: until the next timer or retry, at most `poll` seconds, and less
+        when `wake` is set or another node announces work (on PostgreSQL, LISTEN/NOTIFY):
+        no wasted passes, no late rungs, no page waiting a poll for an idle node."""
+        try:
+            following = self.next_wake_up()
+        except StoreError:  # the database is away: the poll is the fallback
+            following = None
+        wait = poll
+        if following is not None:
+            wait = max(0.0, min(poll, (following - self.clock.now()).total_seconds()))
+        self.store.wait_for_work(wait, wake)
 
     def run_until(self, moment: datetime) -> int:
         """On a virtual clock: jump from timer to timer up to `moment`, working at each."""

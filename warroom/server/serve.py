@@ -173,17 +173,9 @@ def _work(
             if beaten is None or now - beaten >= HEARTBEAT_EVERY:
                 runtime.beat()
                 beaten = now
-            wake.wait(_next_wait(runtime, clock, poll))
+            runtime.idle(poll, wake)
     finally:
         runtime.close()
         store.close()
         for channel in channels.values():
             channel.close()
-
-
-def _next_wait(runtime: Runtime, clock: Clock, poll: float) -> float:
-    """Sleep to the next timer or retry, at most `poll`: no wasted passes, no late rungs."""
-    following = runtime.next_wake_up()
-    if following is None:
-        return poll
-    return max(0.0, min(poll, (following - clock.now()).total_seconds()))

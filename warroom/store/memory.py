@@ -10,6 +10,7 @@ fails is undone from a journal, as SQLite would roll it back. One thread, one pr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -136,6 +137,10 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release: the data goes with the object."""
 
+    def wait_for_work(self, timeout: float, wake: threading.Event) -> None:
+        """One process: nobody else queues work unseen, so only the timeout or `wake`."""
+        wake.wait(timeout)
+
     # -- incidents and the event log -------------------------------------------------------
 
     def create_incident(
@@ -230,7 +235,7 @@ class MemoryStore:
         *,
         state: str,
         level: str,
-    ) -> int:
+    ) -> None:
         log = self.log.get(incident_id)
         if log is None:
             raise StoreError(f"append to unknown incident {incident_id!r}")
@@ -267,7 +272,6 @@ class MemoryStore:
         old = self.incidents_by_id[incident_id]
         self.incidents_by_id[incident_id] = replace(old, state=state, level=level, updated_at=at)
         self._journal(lambda: self.incidents_by_id.__setitem__(incident_id, old))
-        return seq
 
     # -- outbox and timers, with their undo ------------------------------------------------
 
@@ -415,8 +419,10 @@ class MemoryStore:
         count = 0
         with self.transaction():
             for row in list(self.outbox_rows.values()):
+                beat = self.beats.get(row.claimed_by or "")
+                renewed = beat is not None and beat > older_than
                 if row.state in (OutboxPhase.SENDING, OutboxPhase.RECONCILING) and (
-                    (row.claimed_at is not None and row.claimed_at <= older_than)
+                    (row.claimed_at is not None and row.claimed_at <= older_than and not renewed)
                     or row.claimed_by in owners
                 ):
                     self._change(

@@ -7,6 +7,7 @@ for one host; PostgreSQL will for several. Every method that writes is called in
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -117,6 +118,11 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def wait_for_work(self, timeout: float, wake: threading.Event) -> None:
+        """An idle worker's wait: until `wake` is set (a nudge, a stop), or another node
+        announces work (a queued message, a new timer), or `timeout` seconds pass."""
+        ...
+
     # -- incidents and the event log
 
     def create_incident(
@@ -165,7 +171,7 @@ class Store(Protocol):
         *,
         state: str,
         level: str,
-    ) -> int: ...
+    ) -> None: ...
 
     # -- what came in: replies, webhooks, links (the audit trail keeps the ignored too)
 

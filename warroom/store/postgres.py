@@ -12,9 +12,10 @@ claimed with `FOR UPDATE SKIP LOCKED`, so two workers never take the same row.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -136,6 +137,10 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x77617272  # "warr": one node migrates at a time
 FINAL = ("delivered", "failed", "undeliverable")
+WORK_CHANNEL = "warroom_work"
+"""NOTIFY'd when a message is queued or a timer set: idle workers on every node wake."""
+EVENTS_CHANNEL = "warroom_events"
+"""NOTIFY'd with the incident's id when its log grows: for live pages on other nodes."""
 
 
 class PostgresStore:
@@ -144,7 +149,20 @@ class PostgresStore:
     def __init__(self, url: str, connection: psycopg.Connection[dict[str, Any]]) -> None:
         self.url = url
         self._db = connection
+        self.backend_pid = connection.info.backend_pid
+        """The server process of this store's connection: its own NOTIFYs wake nobody here."""
         self._depth = 0
+        self._locked: set[str] = set()
+        """Locks this transaction holds already: taking one again is a round trip for nothing."""
+        self._last: dict[str, int] = {}
+        """The last event number of each incident locked in this transaction: nobody else
+        can append while the lock is held, so it is known without asking again."""
+        self._touched: dict[str, tuple[str, str, datetime]] = {}
+        """Each incident's state after this transaction's appends, written once at commit."""
+        self._listener: _Listener | None = None
+        self._notices: dict[str, None] = {}
+        """Channels and payloads to NOTIFY at commit, once each (PostgreSQL delivers them
+        only when the transaction commits anyway)."""
 
     @property
     def connection(self) -> psycopg.Connection[dict[str, Any]]:
@@ -153,6 +171,7 @@ class PostgresStore:
         and the transaction that was cut is simply not there, as if it never began."""
         if self._db.closed and not self._depth:
             self._db = _reconnect(self.url)
+            self.backend_pid = self._db.info.backend_pid
         return self._db
 
     @property
@@ -180,12 +199,23 @@ class PostgresStore:
         return masked_url(self.url)
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
         self._db.close()
+
+    def wait_for_work(self, timeout: float, wake: threading.Event) -> None:
+        """Until `wake` is set, or another node (or process) queues a message or sets a
+        timer, or `timeout` passes. A connection of its own LISTENs, from the first call
+        on; while it is down (a restart) the timeout is the fallback, and on reconnecting
+        it wakes the worker once for whatever it may have missed. `wake` is left set."""
+        if self._listener is None:
+            self._listener = _Listener(self.url, self)
+        self._listener.wait(timeout, wake)
 
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        with self.transaction():
+        with self.transaction(pipeline=False):
             self.db.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             self.db.execute("CREATE TABLE IF NOT EXISTS warroom_schema (version INTEGER NOT NULL)")
             row = self.db.execute("SELECT version FROM warroom_schema").fetchone()
@@ -211,21 +241,83 @@ class PostgresStore:
             raise StoreError(f"database {self.location}: {_first_line(exc)}") from None
 
     @contextmanager
-    def transaction(self) -> Iterator[object]:
+    def transaction(self, *, pipeline: bool = True) -> Iterator[object]:
         """A transaction; nested ones are savepoints. Serialisation is per incident: see
-        `_lock`."""
-        with self._errors(), self.connection.transaction():
-            self._depth += 1
-            try:
-                yield self.db
-            finally:
-                self._depth -= 1
+        `_lock`.
+
+        The outermost one runs in pipeline mode: writes go out without waiting for their
+        answers, and only a read (or the commit) waits for the server. Recording a batch of
+        200 receipts is two round trips instead of a thousand; an error in any statement
+        still fails the whole transaction, at the next read or at the commit. (A script of
+        several statements, a migration, needs `pipeline=False`.)"""
+        if self._depth:
+            with self._errors(), self.connection.transaction():
+                saved = (
+                    set(self._locked),
+                    dict(self._last),
+                    dict(self._touched),
+                    dict(self._notices),
+                )
+                self._depth += 1
+                try:
+                    yield self.db
+                except BaseException:
+                    # a savepoint rolled back: what it wrote, and the locks it took, are gone
+                    self._locked, self._last, self._touched, self._notices = saved
+                    raise
+                finally:
+                    self._depth -= 1
+            return
+        connection = self.connection
+        try:
+            piped = connection.pipeline() if pipeline else nullcontext()
+            with self._errors(), piped, connection.transaction():
+                self._depth += 1
+                try:
+                    yield self.db
+                    self._write_touched()
+                finally:
+                    self._depth -= 1
+        finally:
+            self._locked.clear()
+            self._last.clear()
+            self._touched.clear()
+            self._notices.clear()
+
+    def _write_touched(self) -> None:
+        """Before the commit: each incident's row once, and the notifications once each."""
+        touched, self._touched = self._touched, {}
+        for incident_id, (state, level, at) in touched.items():
+            self.db.execute(
+                "UPDATE incidents SET state = %s, level = %s, updated_at = %s WHERE id = %s",
+                (state, level, at, incident_id),
+            )
+        notices, self._notices = self._notices, {}
+        for notice in notices:
+            channel, _, payload = notice.partition(" ")
+            self.db.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+    def _notify(self, channel: str, payload: str = "") -> None:
+        """Wake the other nodes when this transaction commits (see `wait_for_work`)."""
+        if self._depth:
+            self._notices[f"{channel} {payload}"] = None
+        else:
+            self.db.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+
+    def _count(self, update: str, params: Sequence[object]) -> int:
+        """Rows an UPDATE changed, read from the server: in pipeline mode a cursor's
+        `rowcount` is not known until the results come back."""
+        row = self.db.execute(
+            f"WITH changed AS ({update} RETURNING 1) SELECT COUNT(*) AS n FROM changed", params
+        ).fetchone()
+        return int(row["n"]) if row else 0
 
     def _lock(self, name: str) -> None:
         """Inside a transaction: wait for, then hold until commit, the lock on one incident
         (or alert key), so decisions on it are serial across nodes."""
-        if self._depth:
+        if self._depth and name not in self._locked:
             self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+            self._locked.add(name)
 
     # -- incidents and events --------------------------------------------------------------
 
@@ -361,11 +453,17 @@ class PostgresStore:
         )
 
     def last_n(self, incident_id: str) -> int:
+        known = self._last.get(incident_id)
+        if known is not None:
+            return known
         self._lock(f"incident:{incident_id}")
         row = self.db.execute(
             "SELECT COALESCE(MAX(n), 0) AS n FROM events WHERE incident = %s", (incident_id,)
         ).fetchone()
-        return int(row["n"]) if row else 0
+        last = int(row["n"]) if row else 0
+        if self._depth:
+            self._last[incident_id] = last
+        return last
 
     def append(
         self,
@@ -378,11 +476,15 @@ class PostgresStore:
         *,
         state: str,
         level: str,
-    ) -> int:
-        """Append one event and its effects; call inside `transaction()`."""
-        row = self.db.execute(
+    ) -> None:
+        """Append one event and its effects; call inside `transaction()`.
+
+        Nothing here waits for an answer (see `transaction`): the outbox rows take the
+        event's sequence number from `currval` on the server, and the incident's row and the
+        notifications are written once per transaction, at its end."""
+        self.db.execute(
             "INSERT INTO events (incident, n, at, kind, body, notes)"
-            " VALUES (%s, %s, %s, %s, %s, %s) RETURNING seq",
+            " VALUES (%s, %s, %s, %s, %s, %s)",
             (
                 incident_id,
                 n,
@@ -391,13 +493,13 @@ class PostgresStore:
                 json.dumps(event.to_json(), ensure_ascii=False),
                 json.dumps(list(notes), ensure_ascii=False),
             ),
-        ).fetchone()
-        seq = int(row["seq"]) if row else 0
+        )
+        if self._depth:
+            self._last[incident_id] = n
         messages = [
             (
                 e.message,
                 incident_id,
-                seq,
                 e.key,
                 e.channel,
                 json.dumps(e.to_json(), ensure_ascii=False),
@@ -407,13 +509,14 @@ class PostgresStore:
             if isinstance(e, SendMessage)
         ]
         if messages:
-            with self.connection.cursor() as cursor:
+            with self.db.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO outbox (id, incident, event_seq, key, channel, body, updated_at)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                    " VALUES (%s, %s, currval('events_seq_seq'), %s, %s, %s, %s)"
+                    " ON CONFLICT (key) DO NOTHING",
                     messages,
                 )
-            self.db.execute("NOTIFY warroom_outbox")
+            self._notify(WORK_CHANNEL, "outbox")
         for effect in effects:
             if isinstance(effect, StartTimer):
                 self.db.execute(
@@ -422,17 +525,16 @@ class PostgresStore:
                     " token = excluded.token, due_at = excluded.due_at, purpose = excluded.purpose",
                     (incident_id, str(effect.timer), effect.token, effect.at, effect.purpose),
                 )
+                self._notify(WORK_CHANNEL, "timer")
             elif isinstance(effect, CancelTimer):
                 self.db.execute(
                     "DELETE FROM timers WHERE incident = %s AND timer = %s",
                     (incident_id, str(effect.timer)),
                 )
-        self.db.execute(
-            "UPDATE incidents SET state = %s, level = %s, updated_at = %s WHERE id = %s",
-            (state, level, at, incident_id),
-        )
-        self.db.execute("SELECT pg_notify('warroom_events', %s)", (incident_id,))
-        return seq
+        self._touched[incident_id] = (state, level, at)
+        if not self._depth:
+            self._write_touched()
+        self._notify(EVENTS_CHANNEL, incident_id)
 
     # -- the inbound log -------------------------------------------------------------------
 
@@ -534,11 +636,10 @@ class PostgresStore:
     ) -> int:
         column, value = ("id", link_id) if link_id is not None else ("incident", incident)
         with self.transaction():
-            cursor = self.db.execute(
+            return self._count(
                 f"UPDATE view_links SET revoked_at = %s WHERE {column} = %s AND revoked_at IS NULL",
                 (now, value),
             )
-        return cursor.rowcount
 
     # -- alert keys ------------------------------------------------------------------------
 
@@ -639,8 +740,9 @@ class PostgresStore:
         return found
 
     def claim(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
-        """Up to `limit` queued messages, oldest first, that no other node holds."""
-        with self.transaction():
+        """Up to `limit` queued messages, oldest first, that no other node holds: one
+        statement, a transaction of its own, one round trip."""
+        with self._errors():
             rows = self.db.execute(
                 "UPDATE outbox SET state = %s, claimed_by = %s, claimed_at = %s,"
                 " attempts = attempts + 1, updated_at = %s WHERE id IN ("
@@ -674,7 +776,7 @@ class PostgresStore:
         )
 
     def claim_unknown(self, worker: str, now: datetime, limit: int = 100) -> list[OutboxRow]:
-        with self.transaction():
+        with self._errors():
             rows = self.db.execute(
                 "UPDATE outbox SET state = %s, claimed_by = %s, updated_at = %s"
                 " WHERE id IN (SELECT id FROM outbox WHERE state = %s AND not_before <= %s"
@@ -698,19 +800,23 @@ class PostgresStore:
         return found
 
     def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
+        """As on SQLite: a lease is its claim, or its owner's heartbeat since (a node that
+        works renews all it holds with one), whichever is later."""
         with self.transaction():
-            cursor = self.db.execute(
+            return self._count(
                 "UPDATE outbox SET state = %s, not_before = claimed_at, claimed_by = NULL"
-                " WHERE state IN (%s, %s) AND (claimed_at <= %s OR claimed_by = ANY(%s))",
+                " WHERE state IN (%s, %s) AND (claimed_by = ANY(%s) OR (claimed_at <= %s"
+                " AND NOT EXISTS (SELECT 1 FROM heartbeats h"
+                " WHERE h.worker = outbox.claimed_by AND h.at > %s)))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
-                    older_than,
                     list(owners),
+                    older_than,
+                    older_than,
                 ),
             )
-        return cursor.rowcount
 
     def heartbeats(self) -> list[tuple[str, datetime]]:
         with self._errors():
@@ -813,6 +919,58 @@ class _Guarded:
 
     def cursor(self) -> psycopg.Cursor[dict[str, Any]]:
         return self._store.connection.cursor()
+
+
+class _Listener:
+    """A thread on its own connection, LISTENing for work queued by others; it sets the
+    events of whoever waits (see `PostgresStore.wait_for_work`)."""
+
+    def __init__(self, url: str, store: PostgresStore) -> None:
+        self.url = url
+        self.store = store
+        self.lock = threading.Lock()
+        self.waiting: set[threading.Event] = set()
+        self.pending = False
+        """Work was announced while nobody waited: the next wait returns at once."""
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._listen, name="warroom-listen", daemon=True)
+        self.thread.start()
+
+    def wait(self, timeout: float, wake: threading.Event) -> None:
+        with self.lock:
+            if self.pending:
+                self.pending = False
+                return
+            self.waiting.add(wake)
+        try:
+            wake.wait(timeout)
+        finally:
+            with self.lock:
+                self.waiting.discard(wake)
+                self.pending = False
+
+    def _arrived(self) -> None:
+        with self.lock:
+            self.pending = True
+            for wake in self.waiting:
+                wake.set()
+
+    def _listen(self) -> None:
+        while not self.closing.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as db:
+                    db.execute(f"LISTEN {WORK_CHANNEL}")
+                    self._arrived()  # whatever was queued while nobody listened
+                    while not self.closing.is_set():
+                        for notice in db.notifies(timeout=0.5):
+                            if notice.pid != self.store.backend_pid:  # not our own writes
+                                self._arrived()
+            except psycopg.Error:
+                self.closing.wait(1.0)  # the server is away: polling covers it meanwhile
+
+    def close(self) -> None:
+        self.closing.set()
+        self.thread.join(timeout=5)
 
 
 RECONNECT_WAITS = (0.1, 0.5, 1.0, 2.0, 5.0)

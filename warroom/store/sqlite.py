@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -294,6 +295,10 @@ class SqliteStore:
     def close(self) -> None:
         self.db.close()
 
+    def wait_for_work(self, timeout: float, wake: threading.Event) -> None:
+        """One host, no one to hear from: the timeout (or `wake`, set by a nudge or a stop)."""
+        wake.wait(timeout)
+
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
@@ -512,7 +517,7 @@ class SqliteStore:
         *,
         state: str,
         level: str,
-    ) -> int:
+    ) -> None:
         """Append one event and its effects; call inside `transaction()`."""
         cursor = self.db.execute(
             "INSERT INTO events (incident, n, at, kind, body, notes) VALUES (?, ?, ?, ?, ?, ?)",
@@ -562,7 +567,6 @@ class SqliteStore:
         self._touched[incident_id] = (state, level, stamp(at))
         if not self.db.in_transaction:  # a caller outside `transaction()`: write it now
             self._write_touched()
-        return seq
 
     def log_inbound(self, entry: InboundEntry) -> int:
         """Keep one request or reply, understood or not, in its own transaction: the audit
@@ -846,19 +850,23 @@ class SqliteStore:
     def requeue_abandoned(self, older_than: datetime, owners: Sequence[str] = ()) -> int:
         """Messages a dead worker claimed but never settled (its lease ran out, or its
         process is known to be gone): their fate is unknown (the send may have happened),
-        so they are reconciled before anything is sent again."""
+        so they are reconciled before anything is sent again. A lease is the claim, or
+        the owner's heartbeat since (a worker renews all it holds with one beat)."""
         gone = list(owners)
         marks = ", ".join("?" * len(gone)) or "NULL"
         with self.transaction():
             cursor = self.db.execute(
                 "UPDATE outbox SET state = ?, not_before = claimed_at, claimed_by = NULL"
-                f" WHERE state IN (?, ?) AND (claimed_at <= ? OR claimed_by IN ({marks}))",
+                f" WHERE state IN (?, ?) AND (claimed_by IN ({marks}) OR (claimed_at <= ?"
+                " AND NOT EXISTS (SELECT 1 FROM heartbeats h"
+                " WHERE h.worker = outbox.claimed_by AND h.at > ?)))",
                 (
                     OutboxPhase.UNKNOWN,
                     OutboxPhase.SENDING,
                     OutboxPhase.RECONCILING,
-                    stamp(older_than),
                     *gone,
+                    stamp(older_than),
+                    stamp(older_than),
                 ),
             )
         return cursor.rowcount
