@@ -135,7 +135,7 @@ def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMess
     for message in messages:
         out.print(f"--> {message.channel} to {escape(message.recipient)} <{message.address}>")
         out.print("    " + escape(message.text).replace("\n", "\n    "))
-    from warroom.engine.render import draft_statement
+    from warroom.engine.render import draft_statement, marked
 
     started = incident.started_at
     assert started is not None
@@ -146,10 +146,11 @@ def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMess
         for (audience, language), text in draft_statement(
             incident, statement_id, 1, False, started
         ).items():
-            out.print(f"  [{audience}, {language}] {escape(text.subject)}")
-            out.print("    " + escape(text.text).replace("\n", "\n    "))
-            if text.sms != text.text:
-                out.print("    SMS: " + escape(text.sms))
+            subject, body, sms = (marked(t) for t in (text.subject, text.text, text.sms))
+            out.print(f"  [{audience}, {language}] {escape(subject)}")
+            out.print("    " + escape(body).replace("\n", "\n    "))
+            if sms != body:
+                out.print("    SMS: " + escape(sms))
 
 
 @app.command()
