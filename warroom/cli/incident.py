@@ -38,6 +38,7 @@ from warroom.engine.approval import second_person_needed
 from warroom.engine.effects import SendMessage
 from warroom.engine.levels import confirming_roles, waits_for_confirmation
 from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
+from warroom.engine.promised_updates import open_promises
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
 from warroom.errors import StoreError, UsageError
@@ -499,6 +500,7 @@ def _print_status(
                 f"cannot be released until a second person is assigned ({holder} also holds "
                 f"{', '.join(lacking)}; `warroom assign {lacking[0]} PERSON`)"
             )
+    _print_promises_and_stale(state, now, zone)
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     unseen = [
@@ -525,6 +527,45 @@ def _print_status(
     for stored in recent:
         for text in stored.notes:
             out.print(f"  {stored.at.astimezone(zone):%H:%M}  {escape(text)}")
+
+
+def _print_promises_and_stale(state: Incident, now: datetime, zone: ZoneInfo) -> None:
+    """What we promised each audience and did not give, and what they hold that is no
+    longer true: the two ways a released statement stops being one we stand by."""
+    book = state.playbook
+    for promise in open_promises(state.promises):
+        title = escape(book.audiences[promise.audience].title)
+        left = promise.due - now
+        when = (
+            f"in {format_duration(left)}"
+            if left.total_seconds() > 0
+            else f"[bold red]{format_duration(-left)} overdue[/bold red]"
+        )
+        out.print(
+            f"[bold]Update promised[/bold]: {title} by "
+            f"{promise.due.astimezone(zone):%H:%M} ({when})"
+        )
+    for missed in state.promises_missed:
+        title = escape(book.audiences[missed.audience].title)
+        late = (
+            f"came at {missed.released_at.astimezone(zone):%H:%M} ({escape(missed.released)})"
+            if missed.released_at
+            else "none released yet"
+        )
+        out.print(
+            f"[bold red]Promise missed[/bold red]: {title} were promised an update by "
+            f"{missed.promised_by.astimezone(zone):%H:%M}; {late}"
+        )
+    for statement_id, statement in state.statements.items():
+        if not statement.stale:
+            continue
+        spec = book.statements[statement_id]
+        for audience, changes in statement.stale.items():
+            changed = ", ".join(changes)
+            out.print(
+                f"[bold red]Stale[/bold red]: {escape(spec.title)} as released to "
+                f"{escape(book.audiences[audience].title)} (changed since: {escape(changed)})"
+            )
 
 
 @app.command()
