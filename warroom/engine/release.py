@@ -66,7 +66,7 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
         if not ctx.book.applies(spec.from_level, level):
             ctx.note(f"{step.title}: {audience} skipped below its level")
             continue
-        if step.every is not None:
+        if step.every is not None and ctx.inc.keeps_promises:
             why = promised_updates.why_update(ctx, step, audience)
             if why is None:
                 ctx.note(

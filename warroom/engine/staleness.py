@@ -83,6 +83,8 @@ def facts_changed(ctx: Ctx, before: Mapping[str, str]) -> list[StatementState]:
             and statement.draft is not None
             and statement.draft.version in {r.version for r in statement.releases}
         )
+        if not ctx.inc.keeps_promises:
+            continue  # flagged, but a log from before replays with the messages it had
         _ask_author(ctx, statement, record, correct)
         if correct:
             to_correct.append(statement)

@@ -282,6 +282,9 @@ class Incident:
     update_asked: set[str] = field(default_factory=set)
     """Audiences a person asked to be updated now, whether or not anything is new."""
     promise_timers: int = 0
+    keeps_promises: bool = True
+    """False for an incident whose log was written before promises were kept: it replays
+    the way it ran (see `events.Activated.keeps_promises`)."""
     excluded: frozenset[str] = frozenset()
     """Addresses (phone, e-mail) of the people some role's `exclude` names: no message of this
     incident goes to them, in any audience or page."""

@@ -57,7 +57,7 @@ def start(ctx: Ctx, step: Step, state: StepState) -> bool:
         return True
     if levels.waits_for_confirmation(ctx.inc, step):
         return False  # only a person speaks for the organisation: see `levels`
-    if lc.ready(state) and promised_updates.nothing_to_say(ctx, step):
+    if ctx.inc.keeps_promises and lc.ready(state) and promised_updates.nothing_to_say(ctx, step):
         lc.fire(lc.STEP, "release", state, f"step {step.id}")
         ctx.note(
             f"{step.title}: nothing new for its audiences and no promised update near; "
@@ -110,7 +110,9 @@ def finish(ctx: Ctx, step: Step, state: StepState, trigger: str | None = None) -
         ctx.note(f"{step.title}: done")
     if step.every is not None:
         at = promised_updates.next_occurrence(ctx, step)
-        if at <= ctx.now:
+        if not ctx.inc.keeps_promises:
+            at = ctx.now + step.every
+        elif at <= ctx.now:
             at = ctx.now + step.every * (1 - promised_updates.LEAD_AT)
         ctx.start_timer(Timer(TimerKind.NEXT_UPDATE, step.id), at, "next update")
 
