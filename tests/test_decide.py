@@ -580,6 +580,18 @@ def nothing_new_waits_for_the_promise() -> Desk:
     return desk
 
 
+def a_person_asks_for_an_update_with_nothing_new() -> Desk:
+    desk = Desk().released_holding()
+    desk.approve("update", ("anna-kowalska",))
+    assert not desk.sent("statement", statement="update")  # nothing new, promise far
+    desk.wait(20)
+    desk.decide(ev.UpdateRequested(audiences=("media",), by="anna-kowalska"))
+    assert desk.saw("Update asked for by anna-kowalska: Media")
+    assert desk.sent("statement", statement="update", audience="media")
+    assert not desk.sent("statement", statement="update", audience="employees")
+    return desk
+
+
 def a_changed_fact_makes_a_released_statement_stale() -> Desk:
     desk = Desk().released_holding()
     desk.wait(27)
@@ -865,6 +877,7 @@ SCENARIOS: list[Callable[[], Desk]] = [
     times_are_filled_in_at_release,
     a_promise_nobody_keeps_is_recorded_missed,
     nothing_new_waits_for_the_promise,
+    a_person_asks_for_an_update_with_nothing_new,
     a_changed_fact_makes_a_released_statement_stale,
     notes_and_media_inquiries,
     resolving_then_closing,
@@ -911,6 +924,12 @@ def test_every_move_of_the_engine_lifecycles_is_made_by_some_handler(
         scenario()
     for lifecycle in machines.values():
         assert made[lifecycle.name] == lifecycle.triggers, lifecycle.name
+
+
+def test_an_update_for_an_audience_no_update_reaches_is_refused() -> None:
+    desk = Desk()
+    with pytest.raises(CommandRejected, match="no recurring update goes to regulator"):
+        desk.decide(ev.UpdateRequested(audiences=("regulator",)))
 
 
 def test_a_handler_is_registered_once_and_given_only_its_event() -> None:

@@ -330,6 +330,22 @@ def correct(
     _submit(db, incident, ev.CorrectionIssued(statement=statement, reason=reason, by=actor(who)))
 
 
+@app.command("update-now")
+@error_boundary
+def update_now(
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", help="Audience id, repeatable [default: every audience updated]."),
+    ] = None,
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Send the recurring update now, even with nothing new to say."""
+    event = ev.UpdateRequested(audiences=tuple(to or ()), by=actor(who))
+    _submit(db, incident, event)
+
+
 @app.command()
 @error_boundary
 def resolve(

@@ -16,6 +16,7 @@ The handlers live in one module per concern, each registering the events it deci
 - `deadlines`: when an inquiry pages its owner, and escalates past its deadline;
 - `levels`: raising and lowering the level;
 - `closing`: resolving, cancelling, closing;
+- `update_requests`: a person asking for the recurring update now;
 - `wakeups`: timers, handed to the concern that armed them;
 - `steps`: how steps start, finish and recur, shared by all of the above.
 
@@ -34,6 +35,7 @@ from warroom.engine import (  # noqa: F401  (importing a concern registers its h
     media,
     paging,
     release,
+    update_requests,
     versions,
     wakeups,
 )

@@ -233,6 +233,15 @@ class InquiryDrafted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class UpdateRequested(Event):
+    """A person asks for the recurring update now, even with nothing new to say."""
+
+    kind: ClassVar[str] = "update-requested"
+    audiences: tuple[str, ...] = ()
+    """Who is to hear it; empty for every audience of the recurring steps."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CorrectionIssued(Event):
     kind: ClassVar[str] = "correction"
     statement: str
