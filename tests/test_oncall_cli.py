@@ -374,7 +374,7 @@ def test_status_and_timeline_show_a_missed_promise_and_a_stale_statement(
         for m in corrections
     )
     out = warroom("status", clock="2026-11-16T11:15:00+01:00")[1]
-    assert "Stale:" not in out
+    assert "(changed since: service)" not in out
     out = warroom("timeline")[1]
     assert "Promise missed: Employees were promised an update by 11:00, and none" in out
     code, _, err = warroom("update-now", "--to", "media")
