@@ -96,13 +96,13 @@ def test_injects_that_tested_nothing_are_noticed(tmp_path: Path) -> None:
         library / "exercises" / "fire-drill.yaml",
         "  - {at: 1h10m, channel_outage: email, for: 15m}",
         "  - {at: 1h10m, channel_outage: email, for: 15m}\n"
-        "  - {at: 2h5m, channel_outage: sms, for: 10m}\n"
+        "  - {at: 1h45m, channel_outage: sms, for: 10m}\n"
         "  - {at: 2h10m, silence: katarzyna-dabrowska}",
     )
     found = areas(run("fire-drill", tmp_path, library))
-    sms = found["Inject 8 tested nothing: sms outage at +2h5m"]
+    sms = found["Inject 8 tested nothing: sms outage at +1h45m"]
     assert sms["observation"] == (
-        "sms was down from +2h5m to +2h15m, and no message tried sms meanwhile."
+        "sms was down from +1h45m to +1h55m, and no message tried sms meanwhile."
     )
     assert sms["corrective action"].startswith("move the sms outage to +")
     silenced = found["Inject 9 tested nothing: Katarzyna Dąbrowska silenced"]

@@ -547,9 +547,10 @@ def a_correction_without_approvers_goes_at_once() -> Desk:
 
 
 def recurring_updates_wait_for_approval() -> Desk:
-    desk = Desk().released_holding()
+    desk = Desk().released_holding()  # at 09:00, promising its audiences an update by 11:00
+    desk.decide(ev.FactUpdated(facts={"progress": "The affected server is isolated."}))
     desk.approve("update", ("anna-kowalska",))
-    assert desk.step("updates") == "released"
+    assert desk.step("updates") == "released"  # something new: it goes at once
     desk.wait(16)  # released at +5m, after the holding statement's hold
     assert desk.step("updates") == "done"
     desk.wait(2 * 60 + 16)
@@ -558,7 +559,103 @@ def recurring_updates_wait_for_approval() -> Desk:
     assert desk.saw("Regular updates: waits for approval of Update")
     desk.approve("update", ("anna-kowalska",))
     assert desk.step("updates") == "released"
-    assert desk.sent("statement", statement="update", version=2)
+    assert desk.sent("statement", statement="update", version=3)
+    return desk
+
+
+def times_are_filled_in_at_release() -> Desk:
+    desk = Desk().approved_holding()  # approved at 09:00: staff hear at once
+    request = desk.sent("approval", statement="holding", channel="email")[0]
+    assert "[time of the next update: filled in at release]" in request.text
+    assert "\ue000" not in request.text
+    desk.wait(10)  # staff's messages unanswered: the media go after the 10 minutes' hold
+    staff = desk.sent("statement", audience="employees", channel="email")
+    media = desk.sent("statement", audience="media", channel="email")
+    assert all("update by 11:00" in m.text or "do godz. 11:00" in m.text for m in staff)
+    assert all("update by 11:10" in m.text or "do godz. 11:10" in m.text for m in media)
+    releases = {r.audience: r for r in desk.incident.statements["holding"].releases}
+    assert releases["media"].promised == T0 + timedelta(minutes=130)
+    assert "11:10" in releases["media"].sms
+    assert "\ue000" not in releases["media"].text
+    return desk
+
+
+def a_promise_nobody_keeps_is_recorded_missed() -> Desk:
+    desk = Desk().released_holding()  # update promised by 11:00; the update is not approved
+    desk.wait(90)  # 75% of the two hours: the lead is reminded
+    assert desk.saw("Update to All staff promised by 11:00: 75% of the interval gone")
+    assert not desk.sent("notice", person="anna-kowalska", step="promise:media")
+    desk.wait(95)  # the media heard 5 minutes later (the step's hold): so is their promise
+    assert desk.sent("notice", person="anna-kowalska", step="promise:media")
+    desk.wait(126)
+    assert desk.saw("Promise missed: Media were promised an update by 11:05")
+    missed = {m.audience: m for m in desk.incident.promises_missed}
+    assert set(missed) == {"employees", "media"}
+    assert missed["media"].released_at is None
+    desk.wait(130)
+    desk.approve("update", ("anna-kowalska",))
+    assert desk.saw("Promise missed: All staff were promised an update by 11:00; Update v1")
+    assert missed["employees"].released_at == T0 + timedelta(minutes=130)
+    assert desk.incident.promises["employees"].due == T0 + timedelta(minutes=250)
+    return desk
+
+
+def nothing_new_waits_for_the_promise() -> Desk:
+    desk = Desk().released_holding()  # update promised by 11:00
+    desk.approve("update", ("anna-kowalska",))
+    assert desk.saw("Regular updates: nothing new for its audiences and no promised update near")
+    assert not desk.sent("statement", statement="update")
+    desk.wait(90)  # a quarter of the interval before the promise: the approved update goes
+    assert desk.saw("Update v1 released to All staff")
+    release = desk.incident.statements["update"].releases[0]
+    assert release.at == T0 + timedelta(minutes=90)
+    assert "10:30" in release.text
+    assert "12:30" in release.text
+    return desk
+
+
+def a_person_asks_for_an_update_with_nothing_new() -> Desk:
+    desk = Desk().released_holding()
+    desk.approve("update", ("anna-kowalska",))
+    assert not desk.sent("statement", statement="update")  # nothing new, promise far
+    desk.wait(20)
+    desk.decide(ev.UpdateRequested(audiences=("media",), by="anna-kowalska"))
+    assert desk.saw("Update asked for by anna-kowalska: Media")
+    assert desk.sent("statement", statement="update", audience="media")
+    assert not desk.sent("statement", statement="update", audience="employees")
+    return desk
+
+
+def a_changed_fact_makes_a_released_statement_stale() -> Desk:
+    desk = Desk().released_holding()
+    desk.wait(27)
+    desk.decide(ev.FactUpdated(facts={"what_happened": "a leak of names and addresses"}))
+    holding = desk.incident.statements["holding"]
+    assert set(holding.stale) == {"employees", "media"}
+    assert desk.incident.went_stale[0].changes == (
+        ("what_happened", FACTS["what_happened"], "a leak of names and addresses"),
+    )
+    assert desk.saw("Stale: Holding statement as released to All staff, Media")
+    asked = desk.sent("notice", person="anna-kowalska", step="statement:holding")
+    assert "-> 'a leak of names and addresses'" in asked[0].text
+    assert holding.draft is not None
+    assert holding.draft.correction
+    desk.approve()
+    english = desk.sent("statement", statement="holding", version=2, language="en")
+    polish = desk.sent("statement", statement="holding", version=2, language="pl")
+    assert all(m.text.startswith("CORRECTION:") for m in english)  # the roster is Polish
+    drafted = holding.draft.texts[("media", "en")]
+    # the media heard it at 09:05, after the step's hold: their correction says so
+    assert drafted.text.startswith("CORRECTION: this replaces our statement of 09:05.")
+    assert drafted.subject.startswith("CORRECTION:")
+    assert drafted.sms.startswith("CORRECTION:")
+    assert polish
+    heard = {"employees": "09:00", "media": "09:05"}
+    assert all(
+        m.text.startswith(f"SPROSTOWANIE: zastępuje nasze oświadczenie z {heard[m.audience]}.")
+        for m in polish
+    )
+    assert not holding.stale
     return desk
 
 
@@ -952,6 +1049,11 @@ SCENARIOS: list[Callable[[], Desk]] = [
     a_correction_goes_to_everyone_who_heard,
     a_correction_without_approvers_goes_at_once,
     recurring_updates_wait_for_approval,
+    times_are_filled_in_at_release,
+    a_promise_nobody_keeps_is_recorded_missed,
+    nothing_new_waits_for_the_promise,
+    a_person_asks_for_an_update_with_nothing_new,
+    a_changed_fact_makes_a_released_statement_stale,
     notes_and_media_inquiries,
     resolving_then_closing,
     cancelling_a_false_alarm,
@@ -997,6 +1099,12 @@ def test_every_move_of_the_engine_lifecycles_is_made_by_some_handler(
         scenario()
     for lifecycle in machines.values():
         assert made[lifecycle.name] == lifecycle.triggers, lifecycle.name
+
+
+def test_an_update_for_an_audience_no_update_reaches_is_refused() -> None:
+    desk = Desk()
+    with pytest.raises(CommandRejected, match="no recurring update goes to regulator"):
+        desk.decide(ev.UpdateRequested(audiences=("regulator",)))
 
 
 def test_a_handler_is_registered_once_and_given_only_its_event() -> None:

@@ -213,6 +213,7 @@ def test_the_implicated_person_is_never_paged_as_spokesperson(tmp_path: Path) ->
 def test_recurring_updates_are_approved_each_time_and_stop_when_resolved(drill: Drill) -> None:
     drill.approve_holding()
     drill.at(20)
+    drill.submit(ev.FactUpdated(facts={"progress": "The affected server is isolated."}))
     drill.submit(ev.Approved(statement="update", person="anna-kowalska"))
     drill.at(30)
 

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from warroom.cli import app
+from warroom.durations import parse_duration
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
 runner = CliRunner()
@@ -134,8 +135,8 @@ def test_statements_are_listed_by_when_they_went_out(tmp_path: Path) -> None:
     report = run("fire-drill", tmp_path)
     released = [row["released"] for row in report["statements"]]
     assert released[0] == "+4m"
-    assert released[-1] == "+1h38m"
-    assert released.index("+28m") < released.index("+1h38m")  # not as text
+    assert released.index("+39m") < released.index("+1h13m")  # by time, not as text
+    assert released == sorted(released, key=lambda at: parse_duration(at.lstrip("+")))
 
 
 def test_the_html_report_has_a_legend_and_prints(tmp_path: Path) -> None:
@@ -155,8 +156,10 @@ def test_the_console_prints_ratings_and_the_top_three_areas(tmp_path: Path) -> N
     assert "  U        not met  Crisis team acknowledged within the playbook's 5 minutes" in stdout
     top = stdout[stdout.index("Top areas for improvement:") :]
     assert "  1. Spokesperson: Ewa Wiśniewska never acknowledged" in top
-    assert "  3. " in top
-    assert "  4. " not in top
+    report = json.loads((tmp_path / "fire-drill.json").read_text(encoding="utf-8"))
+    shown = min(3, len(report["areas_for_improvement"]))
+    assert f"  {shown}. " in top
+    assert f"  {shown + 1}. " not in top
 
 
 def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path) -> None:
@@ -208,11 +211,11 @@ def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path)
         "with Krzysztof Mazur"
     )
     assert plan_row(report, ceo["title"])["capability"] == "Public Information and Warning"
-    # the e-mail outage at +1h10m hit nothing: the drill should move it
-    outage = area(report, "Inject 7 tested nothing: email outage at +1h10m")
-    assert outage["corrective action"] == (
-        "move the email outage to +28m, when email was in use, or drop it"
-    )
+    # the e-mail outage at +1h10m hit the update e-mailed at +1h13m: it tested something
+    assert not [a for a in report["areas_for_improvement"] if "tested nothing" in a["title"]]
+    # "keep windows closed" (+35m) reached the neighbours with the correction at +39m
+    told = [s for s in report["strengths"] if s["title"].startswith("Neighbours of the plant")]
+    assert [s["title"] for s in told] == ["Neighbours of the plant given the new facts in 4m"]
     strengths = [s["title"] for s in report["strengths"]]
     assert "Safety instructions to staff within 15 minutes" in strengths
 

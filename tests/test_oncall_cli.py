@@ -339,3 +339,44 @@ def test_a_transcript_is_said_to_reach_nobody(warroom: Run, tmp_path: Path) -> N
     assert code == 0, err
     assert "NOT SENDING SMS AND EMAIL" in err
     assert "printed to the transcript" in " ".join(err.split())
+
+
+def test_status_and_timeline_show_a_missed_promise_and_a_stale_statement(
+    warroom: Run, tmp_path: Path
+) -> None:
+    worker = ("run", "--until-idle", "--transcript", str(tmp_path / "t.jsonl"))
+    assert warroom(*ACTIVATE)[0] == 0
+    for person in ("anna", "bartek", "dawid"):
+        assert warroom("ack", "--as", person)[0] == 0
+    code, out, _ = warroom("approve", "holding", "--as", "dawid", login="dlis")
+    assert "Holding v1 released to Employees" in out
+    assert warroom(*worker, clock="2026-11-16T10:11:00+01:00")[0] == 0
+    out = warroom("status", clock="2026-11-16T10:30:00+01:00")[1]
+    assert "Update promised: Employees by 11:00 (in 30m)" in out
+    assert warroom(*worker, clock="2026-11-16T11:10:00+01:00")[0] == 0  # nobody updated them
+    out = warroom("status", clock="2026-11-16T11:10:00+01:00")[1]
+    assert "Promise missed: Employees were promised an update by 11:00; none released yet" in out
+    code, out, _ = warroom("fact", "service=the app", clock="2026-11-16T11:12:00+01:00")
+    assert code == 0
+    assert "Stale: Holding as released to Employees, Media" in out
+    out = warroom("status", clock="2026-11-16T11:12:00+01:00")[1]
+    assert "Stale: Holding as released to Media (changed since: service)" in out
+    code, out, _ = warroom(
+        "approve", "holding", "--as", "dawid", clock="2026-11-16T11:14:00+01:00", login="dlis"
+    )
+    assert "Holding v2 correction to Employees" in out
+    warroom(*worker, clock="2026-11-16T11:14:00+01:00")
+    sent = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
+    corrections = [m for m in sent if m.get("version") == 2 and m.get("audience") == "media"]
+    assert corrections
+    assert all(  # the media heard at 10:11, after the staff's ten minutes
+        m["text"].startswith("SPROSTOWANIE: zastępuje nasze oświadczenie z 10:11.")
+        for m in corrections
+    )
+    out = warroom("status", clock="2026-11-16T11:15:00+01:00")[1]
+    assert "(changed since: service)" not in out
+    out = warroom("timeline")[1]
+    assert "Promise missed: Employees were promised an update by 11:00, and none" in out
+    code, _, err = warroom("update-now", "--to", "media")
+    assert code != 0
+    assert "outage has no recurring update step" in err

@@ -76,3 +76,24 @@ def test_templates_cannot_exhaust_the_machine(source: str, message: str) -> None
 def test_bounded_templates_still_render_real_statements() -> None:
     source = "{% for i in range(3) %}{{ i + 1 }}. {{ name * 2 }}{% endfor %} {{ 2 ** 10 }}"
     assert templates.render(source, {"name": "ab"}) == "1. abab2. abab3. abab 1024"
+
+
+def test_times_known_at_release_are_left_for_it_and_marked_for_the_approver() -> None:
+    source = "As of {{ now | time }}; next update by {{ next_update_at | datetime }}."
+    drafted = templates.render(
+        source, {"timezone": "Europe/Warsaw"} | templates.at_release_context()
+    )
+    assert templates.mark_at_release(drafted) == (
+        "As of [time of release: filled in at release]; next update by "
+        "[date and time of the next update: filled in at release]."
+    )
+    at = datetime(2026, 11, 23, 8, 39, tzinfo=UTC)
+    moments = {"now": at, "next_update_at": datetime(2026, 11, 23, 9, 39, tzinfo=UTC)}
+    assert templates.fill_at_release(drafted, moments, "Europe/Warsaw") == (
+        "As of 09:39; next update by 2026-11-23 10:39 CET."
+    )
+
+
+def test_a_time_known_only_at_release_can_only_be_printed() -> None:
+    with pytest.raises(TemplateProblem, match="now is filled in at release"):
+        templates.render("{{ now.hour }}", templates.at_release_context())

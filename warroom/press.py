@@ -15,6 +15,7 @@ from warroom.engine.deadlines import who
 from warroom.engine.media import desk_order
 from warroom.engine.state import Incident, StatementState
 from warroom.errors import UsageError
+from warroom.playbook import templates
 from warroom.playbook.model import KEY_MESSAGES, Statement
 from warroom.specs import one_of
 
@@ -34,7 +35,12 @@ def approved_text(
         for (_, lang), rendered in draft.texts.items():
             if lang == language:
                 by = ", ".join(f"{_name(incident, p)} ({r})" for r, p in draft.approvals.items())
-                return draft.version, rendered.subject, rendered.text, by
+                return (
+                    draft.version,
+                    templates.mark_at_release(rendered.subject),
+                    templates.mark_at_release(rendered.text),
+                    by,
+                )
     for release in reversed(state.releases):
         if release.language == language:
             by = ", ".join(f"{_name(incident, p)} ({r})" for r, p in release.approved_by)

@@ -42,6 +42,7 @@ from warroom.engine.levels import confirming_roles, waits_for_confirmation
 from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
 from warroom.engine.lifecycles import waiting as step_waiting
 from warroom.engine.prerequisites import facts_wait
+from warroom.engine.promised_updates import open_promises
 from warroom.engine.release import contacts_wait
 from warroom.engine.render import statement_audiences
 from warroom.engine.state import Incident
@@ -141,7 +142,7 @@ def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMess
     for message in messages:
         out.print(f"--> {message.channel} to {escape(message.recipient)} <{message.address}>")
         out.print("    " + escape(message.text).replace("\n", "\n    "))
-    from warroom.engine.render import draft_statement
+    from warroom.engine.render import draft_statement, marked
 
     started = incident.started_at
     assert started is not None
@@ -152,10 +153,11 @@ def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMess
         for (audience, language), text in draft_statement(
             incident, statement_id, 1, False, started
         ).items():
-            out.print(f"  [{audience}, {language}] {escape(text.subject)}")
-            out.print("    " + escape(text.text).replace("\n", "\n    "))
-            if text.sms != text.text:
-                out.print("    SMS: " + escape(text.sms))
+            subject, body, sms = (marked(t) for t in (text.subject, text.text, text.sms))
+            out.print(f"  [{audience}, {language}] {escape(subject)}")
+            out.print("    " + escape(body).replace("\n", "\n    "))
+            if sms != body:
+                out.print("    SMS: " + escape(sms))
 
 
 @app.command()
@@ -332,6 +334,22 @@ def correct(
     if not reason:
         raise UsageError("`warroom correct` needs --reason (what was wrong)")
     _submit(db, incident, ev.CorrectionIssued(statement=statement, reason=reason, by=actor(who)))
+
+
+@app.command("update-now")
+@error_boundary
+def update_now(
+    to: Annotated[
+        list[str] | None,
+        typer.Option("--to", help="Audience id, repeatable [default: every audience updated]."),
+    ] = None,
+    who: AsOption = None,
+    incident: IncidentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Send the recurring update now, even with nothing new to say."""
+    event = ev.UpdateRequested(audiences=tuple(to or ()), by=actor(who))
+    _submit(db, incident, event)
 
 
 @app.command()
@@ -511,6 +529,7 @@ def _print_status(
                 f"cannot be released until a second person is assigned ({holder} also holds "
                 f"{', '.join(lacking)}; `warroom assign {lacking[0]} PERSON`)"
             )
+    _print_promises_and_stale(state, now, zone)
     if counts:
         out.print("Messages: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
     unseen = [
@@ -537,6 +556,45 @@ def _print_status(
     for stored in recent:
         for text in stored.notes:
             out.print(f"  {stored.at.astimezone(zone):%H:%M}  {escape(text)}")
+
+
+def _print_promises_and_stale(state: Incident, now: datetime, zone: ZoneInfo) -> None:
+    """What we promised each audience and did not give, and what they hold that is no
+    longer true: the two ways a released statement stops being one we stand by."""
+    book = state.playbook
+    for promise in open_promises(state.promises):
+        title = escape(book.audiences[promise.audience].title)
+        left = promise.due - now
+        when = (
+            f"in {format_duration(left)}"
+            if left.total_seconds() > 0
+            else f"[bold red]{format_duration(-left)} overdue[/bold red]"
+        )
+        out.print(
+            f"[bold]Update promised[/bold]: {title} by "
+            f"{promise.due.astimezone(zone):%H:%M} ({when})"
+        )
+    for missed in state.promises_missed:
+        title = escape(book.audiences[missed.audience].title)
+        late = (
+            f"came at {missed.released_at.astimezone(zone):%H:%M} ({escape(missed.released)})"
+            if missed.released_at
+            else "none released yet"
+        )
+        out.print(
+            f"[bold red]Promise missed[/bold red]: {title} were promised an update by "
+            f"{missed.promised_by.astimezone(zone):%H:%M}; {late}"
+        )
+    for statement_id, statement in state.statements.items():
+        if not statement.stale:
+            continue
+        spec = book.statements[statement_id]
+        for audience, changes in statement.stale.items():
+            changed = ", ".join(changes)
+            out.print(
+                f"[bold red]Stale[/bold red]: {escape(spec.title)} as released to "
+                f"{escape(book.audiences[audience].title)} (changed since: {escape(changed)})"
+            )
 
 
 @app.command()

@@ -27,6 +27,7 @@ def activated(ctx: Ctx, event: Activated) -> None:
     inc.level, inc.facts, inc.started_at = level, facts, ctx.now
     inc.exercise, inc.participants = event.exercise, tuple(event.participants)
     inc.secret = event.secret
+    inc.keeps_promises = event.keeps_promises
     kind = "Exercise" if event.exercise else "Incident"
     ctx.note(
         f"{kind} {inc.id} activated from playbook {book.id} v{book.version} at level "

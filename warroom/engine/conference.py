@@ -7,6 +7,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from warroom.engine.context import Ctx
+from warroom.engine.render import marked
 from warroom.engine.state import About, Incident
 from warroom.playbook.model import KEY_MESSAGES, PressConference, Step
 
@@ -27,7 +28,7 @@ def brief(incident: Incident, language: str) -> list[str]:
         draft = state.draft
         approved = draft is not None and (not spec.approvers or state.approved(spec.approvers))
         if draft is not None and approved:
-            texts = [t.text for (_, lang), t in draft.texts.items() if lang == language]
+            texts = [marked(t.text) for (_, lang), t in draft.texts.items() if lang == language]
             body = " ".join(texts[0].split()) if texts else ""
             lines.append(f"- {spec.title} v{draft.version} (approved): {body}")
         elif state.releases:

@@ -17,6 +17,7 @@ The handlers live in one module per concern, each registering the events it deci
 - `levels`: raising and lowering the level;
 - `closing`: resolving, cancelling, closing;
 - `contact_lists`: an audience's contacts loaded during the incident (`contacts: at_release`);
+- `update_requests`: a person asking for the recurring update now;
 - `wakeups`: timers, handed to the concern that armed them;
 - `steps`: how steps start, finish and recur, shared by all of the above.
 
@@ -36,6 +37,7 @@ from warroom.engine import (  # noqa: F401  (importing a concern registers its h
     media,
     paging,
     release,
+    update_requests,
     versions,
     wakeups,
 )

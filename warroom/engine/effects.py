@@ -57,6 +57,11 @@ class TimerKind(StrEnum):
     """Half a media inquiry's time is gone: its owner is paged. `step` is its number."""
     INQUIRY_DUE = "inquiry-due"
     """A media inquiry's deadline passed unanswered: it escalates on the owner's ladder."""
+    PROMISE_LEAD = "promise-lead"
+    """75% of the interval to an update promised to an audience is gone and it has not come:
+    the lead is paged. `step` is the audience."""
+    PROMISE_DUE = "promise-due"
+    """A promised update's time came without it: recorded as a missed promise."""
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,15 @@ def shown(event: Event) -> dict[str, Any]:
     return {k: v for k, v in event.to_json().items() if k not in SECRET_FIELDS}
 
 
+LEGACY: dict[str, dict[str, Any]] = {"activated": {"keeps_promises": False}}
+"""What a field added to an event meant before it existed, for logs written without it."""
+
+
 def event_from_json(data: dict[str, Any]) -> Event:
     values = dict(data)
     kind = values.pop("kind", None)
+    for name, value in LEGACY.get(str(kind), {}).items():
+        values.setdefault(name, value)
     try:
         return EVENT_TYPES[str(kind)](**values)
     except (KeyError, TypeError) as exc:
@@ -64,6 +70,11 @@ class Activated(Event):
     facts: dict[str, str] = field(default_factory=dict)
     exercise: bool = False
     participants: tuple[str, ...] = ()
+    keeps_promises: bool = True
+    """Whether the incident runs on the rules that keep statements true after release (a
+    recurring update goes only with something new or a promise near; a statement a fact made
+    stale is corrected). A log written before them has no such field and replays without
+    them (see `LEGACY`), so its messages are numbered as they were."""
     secret: str = ""
     """The incident's reply-code secret, drawn by the shell (never by the engine, which has no
     randomness): kept in the log so replay makes the same codes, never shown anywhere."""
@@ -219,6 +230,15 @@ class InquiryDrafted(Event):
     inquiry: int
     answer: str = ""
     text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateRequested(Event):
+    """A person asks for the recurring update now, even with nothing new to say."""
+
+    kind: ClassVar[str] = "update-requested"
+    audiences: tuple[str, ...] = ()
+    """Who is to hear it; empty for every audience of the recurring steps."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from warroom.engine.events import (
     NoteAdded,
 )
 from warroom.engine.registry import Admit, handles
-from warroom.engine.render import PRESS
+from warroom.engine.render import PRESS, fill
 from warroom.engine.state import About, Incident, Inquiry, InquiryStatus, StatementState
 from warroom.engine.suggest import THRESHOLD, score, suggest
 from warroom.errors import CommandRejected
@@ -240,7 +240,11 @@ def inquiry_answered(ctx: Ctx, event: InquiryAnswered) -> None:
         about = About(
             "answer", PRESS, f"answer-{statement.id}-v{draft.version}", language=each.language
         )
-        texts = [t for (_, lang), t in draft.texts.items() if lang == each.language]
+        texts = [
+            fill(t, ctx.book, PRESS, ctx.now)
+            for (_, lang), t in draft.texts.items()
+            if lang == each.language
+        ]
         for channel in contact.channels() if texts else ():
             text = texts[0].sms if channel == "sms" else texts[0].text
             ctx.send(contact, channel, text, f"Re: {each.question}", about)

@@ -6,15 +6,29 @@ message cannot be delivered.
 from __future__ import annotations
 
 from warroom.durations import format_duration as _span
-from warroom.engine import levels, steps
+from warroom.engine import levels, promised_updates, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import DeliveryReported
 from warroom.engine.lifecycles import MessagePhase
 from warroom.engine.registry import Admit, handles
-from warroom.engine.render import approval_text, page_text
-from warroom.engine.state import About, Draft, MessageState, Release, StatementState, StepState
+from warroom.engine.render import (
+    approval_text,
+    fill,
+    page_text,
+    promises,
+    update_interval,
+)
+from warroom.engine.state import (
+    About,
+    Draft,
+    MessageState,
+    Release,
+    RenderedText,
+    StatementState,
+    StepState,
+)
 from warroom.errors import CommandRejected
 from warroom.playbook.model import NEXT_AUDIENCE_WAITS_AT_MOST, Step
 
@@ -49,6 +63,15 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
             state.audiences_released += 1
             ctx.note(f"{step.title}: {audience} skipped below its level")
             continue
+        if step.every is not None and ctx.inc.keeps_promises:
+            why = promised_updates.why_update(ctx, step, audience)
+            if why is None:
+                state.audiences_released += 1
+                ctx.note(
+                    f"{step.title}: nothing new for {spec.title} and its promised update is "
+                    "not near; skipped"
+                )
+                continue
         if spec.contacts_at_release and audience not in ctx.inc.contact_lists:
             if state.waits_for_contacts != audience:
                 state.waits_for_contacts = audience
@@ -86,13 +109,18 @@ def audience_settled(ctx: Ctx, step: Step, state: StepState) -> None:
 def release_audience(
     ctx: Ctx, step_id: str, statement: StatementState, draft: Draft, audience: str
 ) -> list[str]:
+    """This audience's release: its texts are filled in once, here, for every recipient."""
     spec = ctx.book.statements[statement.id]
     approved_by = tuple(draft.approvals.items())
     messages: list[str] = []
     languages: set[str] = set()
+    filled: dict[str, RenderedText] = {}
     for recipient in ctx.audience(audience):
-        rendered = draft.texts[(audience, recipient.language)]
-        languages.add(recipient.language)
+        language = recipient.language
+        if language not in filled:
+            filled[language] = fill(draft.texts[(audience, language)], ctx.book, audience, ctx.now)
+        rendered = filled[language]
+        languages.add(language)
         about = About(
             "statement",
             step_id,
@@ -100,15 +128,18 @@ def release_audience(
             statement=statement.id,
             version=draft.version,
             audience=audience,
-            language=recipient.language,
+            language=language,
         )
         for channel in recipient.channels:
             text = rendered.sms if channel == "sms" else rendered.text
             message = ctx.send(recipient.contact, channel, text, rendered.subject, about)
             if message:
                 messages.append(message)
+    promised = None
     for language in sorted(languages):
-        rendered = draft.texts[(audience, language)]
+        rendered = filled[language]
+        if promises(draft.texts[(audience, language)]):
+            promised = ctx.now + update_interval(ctx.book, audience)
         statement.releases.append(
             Release(
                 draft.version,
@@ -120,6 +151,9 @@ def release_audience(
                 approved_by,
                 draft.correction,
                 sum(len(s.releases) for s in ctx.inc.statements.values()),
+                sms=rendered.sms,
+                promised=promised,
+                facts=draft.facts,
             )
         )
     what = "correction" if draft.correction else "released"
@@ -129,6 +163,8 @@ def release_audience(
         f"{len(messages)} messages in {', '.join(sorted(languages)) or 'no language'} "
         f"({approvals})"
     )
+    if languages:
+        promised_updates.heard(ctx, audience, statement, draft, promised)
     return messages
 
 
@@ -254,21 +290,24 @@ def text_for(ctx: Ctx, message: MessageState, channel: str) -> tuple[str | None,
     if statement is None or statement.draft is None:
         return None, ""
     draft = statement.draft
-    if draft.version != message.version:
-        released = [
-            r
-            for r in statement.releases
-            if (r.version, r.audience, r.language)
-            == (message.version, message.audience, message.language)
-        ]
-        if channel != "email" or not released:
-            return None, ""
-        return released[0].text, released[0].subject
     if message.purpose == "approval" and message.code:
+        if draft.version != message.version:
+            return None, ""
         return approval_text(ctx.inc, statement.id, draft, message.code, channel), (
             f"[warroom] Approve {book.statements[statement.id].title} v{draft.version}"
         )
-    rendered = draft.texts.get((message.audience or "", message.language))
-    if message.purpose != "statement" or rendered is None:
+    if message.purpose != "statement":
         return None, ""
-    return (rendered.sms if channel == "sms" else rendered.text), rendered.subject
+    # the text as released to this audience: filled in at its release, never again
+    released = [
+        r
+        for r in statement.releases
+        if (r.version, r.audience, r.language)
+        == (message.version, message.audience, message.language)
+    ]
+    if not released:
+        return None, ""
+    if channel != "email" and draft.version != message.version:
+        return None, ""
+    first = released[0]
+    return (first.sms if channel == "sms" else first.text), first.subject

@@ -2,16 +2,19 @@
 
 A draft is rendered for every audience and language at once and frozen: approvers approve
 those exact texts, and the release sends them, even if a fact changes in between (a change
-makes a new version, which needs approval again).
+makes a new version, which needs approval again). Only the times that depend on the moment
+of release ("as of", "next update by") are left as slots, filled in by the release to each
+audience (`fill`); approvers see them marked "filled in at release".
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from warroom.engine.state import Draft, Incident, RenderedText
 from warroom.playbook import templates
-from warroom.playbook.model import Action, Step
+from warroom.playbook.model import Action, Playbook, Step
 
 DEFAULT_UPDATE_INTERVAL = timedelta(hours=1)
 
@@ -27,10 +30,57 @@ PAGE_TEXT = {
 }
 
 
-def next_update_at(incident: Incident, now: datetime) -> datetime:
-    """When the next update is due: the playbook's update cadence from now, else one hour."""
-    cadence = [s.every for s in incident.playbook.steps if s.every is not None]
-    return now + (min(cadence) if cadence else DEFAULT_UPDATE_INTERVAL)
+def update_interval(book: Playbook, audience: str) -> timedelta:
+    """How far ahead a text released to `audience` promises its next update: the shortest
+    `every` of the steps that update it, else of the playbook's steps, else one hour."""
+    mine = [s.every for s in book.steps if s.every is not None and audience in s.to]
+    cadence = mine or [s.every for s in book.steps if s.every is not None]
+    return min(cadence) if cadence else DEFAULT_UPDATE_INTERVAL
+
+
+def fill(rendered: RenderedText, book: Playbook, audience: str, now: datetime) -> RenderedText:
+    """A drafted text as released to `audience` now: its release-time slots filled in."""
+    moments = {"now": now, "next_update_at": now + update_interval(book, audience)}
+    return RenderedText(
+        subject=templates.fill_at_release(rendered.subject, moments, book.timezone),
+        text=templates.fill_at_release(rendered.text, moments, book.timezone),
+        sms=templates.fill_at_release(rendered.sms, moments, book.timezone),
+    )
+
+
+def promises(rendered: RenderedText) -> bool:
+    """Whether a drafted text promises a next-update time."""
+    return any(
+        templates.uses_at_release(t, "next_update_at")
+        for t in (rendered.subject, rendered.text, rendered.sms)
+    )
+
+
+def marked(text: str) -> str:
+    """A drafted text as its approver reads it."""
+    return templates.mark_at_release(text)
+
+
+CORRECTION_LABEL = {
+    "en": ("CORRECTION:", "this replaces our statement of {time}."),
+    "pl": ("SPROSTOWANIE:", "zastępuje nasze oświadczenie z {time}."),
+}
+"""What the engine puts at the head of every rendering of a correction, in its language
+(English for any other): readers must see it replaces words they already have."""
+
+
+def labelled(
+    rendered: RenderedText, language: str, replaces: datetime | None, timezone: str
+) -> RenderedText:
+    label, replacing = CORRECTION_LABEL.get(language, CORRECTION_LABEL["en"])
+    head = label
+    if replaces is not None:
+        head += " " + replacing.format(time=f"{replaces.astimezone(ZoneInfo(timezone)):%H:%M}")
+    return RenderedText(
+        subject=f"{label} {rendered.subject}",
+        text=f"{head}\n\n{rendered.text}",
+        sms=f"{head} {rendered.sms}",
+    )
 
 
 def context(
@@ -64,8 +114,7 @@ def context(
         level_title=book.level(incident.level).title,
         language=language,
         audience=book.audiences[audience].title if audience in book.audiences else audience,
-        now=now,
-        next_update_at=next_update_at(incident, now),
+        **templates.at_release_context(),  # filled in by the release to each audience
         statement=templates.StatementCard(version, correction),
         timezone=book.timezone,
     )
@@ -95,15 +144,20 @@ def draft_statement(
 ) -> dict[tuple[str, str], RenderedText]:
     spec = incident.playbook.statements[statement_id]
     texts: dict[tuple[str, str], RenderedText] = {}
+    released = incident.statements[statement_id].releases if correction else []
     for audience in statement_audiences(incident, statement_id):
+        replaces = max((r.at for r in released if r.audience == audience), default=None)
         for language in incident.playbook.languages:
             values = context(incident, language, audience, now, version, correction)
             subject = spec.subject.get(language)
-            texts[(audience, language)] = RenderedText(
+            rendered = RenderedText(
                 subject=templates.render(subject, values) if subject else spec.title,
                 text=templates.render(spec.text[language], values),
                 sms=templates.render(spec.sms_text(language), values),
             )
+            if correction:
+                rendered = labelled(rendered, language, replaces, incident.playbook.timezone)
+            texts[(audience, language)] = rendered
     return texts
 
 
@@ -160,5 +214,11 @@ def approval_text(
         return head
     parts = [head, ""]
     for (audience, language), rendered in draft.texts.items():
-        parts += [f"--- {audience} ({language}) ---", rendered.subject, "", rendered.text, ""]
+        parts += [
+            f"--- {audience} ({language}) ---",
+            marked(rendered.subject),
+            "",
+            marked(rendered.text),
+            "",
+        ]
     return "\n".join(parts).rstrip()

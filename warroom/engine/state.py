@@ -9,8 +9,9 @@ in `lifecycles.py` move the `state` fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from warroom.engine.effects import Timer
@@ -70,9 +71,12 @@ class RenderedText:
 class Draft:
     version: int
     texts: dict[tuple[str, str], RenderedText]
-    """(audience, language) -> what would go out. Approval is of exactly these texts."""
+    """(audience, language) -> the approved template: what goes out, but for the times that
+    are filled in when it is released to that audience (see `templates.AT_RELEASE`)."""
     drafted_at: datetime
     correction: bool = False
+    facts: Mapping[str, str] = field(default_factory=dict)
+    """The facts it was rendered from: what an audience that hears it has been told."""
     approvals: dict[str, str] = field(default_factory=dict)  # role -> person
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (person, reason)
     requested: bool = False
@@ -90,6 +94,12 @@ class Release:
     correction: bool = False
     order: int = 0
     """Position among all releases of the incident: who heard first, even in one minute."""
+    sms: str = ""
+    """The SMS text sent to this audience in this language (`text` is the e-mail's)."""
+    promised: datetime | None = None
+    """The next update this text promised ("next update by 15:08"), if it promised one."""
+    facts: Mapping[str, str] = field(default_factory=dict)
+    """The facts this version was rendered from."""
 
 
 @dataclass
@@ -98,6 +108,9 @@ class StatementState:
     version: int = 0
     draft: Draft | None = None
     releases: list[Release] = field(default_factory=list)
+    stale: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    """Audience -> fact -> (value it was told, value now): a released version that a fact
+    changed since; cleared when a newer version reaches that audience."""
 
     def approved(self, required: tuple[str, ...]) -> bool:
         """Every approver role answered, by as many distinct people as there are roles."""
@@ -153,6 +166,49 @@ class About:
     version: int | None = None
     audience: str | None = None
     language: str = ""
+
+
+@dataclass
+class Promise:
+    """A next-update time released to an audience: a commitment to it, kept by any release
+    to that audience by then."""
+
+    audience: str
+    due: datetime
+    made_at: datetime
+    statement: str
+    version: int
+    interval: timedelta
+
+
+@dataclass
+class PromiseMissed:
+    """A promised update that did not come in time: noticed when it fell due, and completed
+    by the late release, if one came (a log replayed without the wake-up records it then)."""
+
+    audience: str
+    promised_by: datetime
+    made_at: datetime
+    statement: str
+    """The statement whose text made the promise."""
+    version: int
+    noticed_at: datetime
+    released_at: datetime | None = None
+    released: str = ""
+    """`update v3`: what finally reached the audience, late."""
+
+
+@dataclass(frozen=True)
+class StatementWentStale:
+    """A released version that a fact changed since: its audiences now hold words we no
+    longer stand by, until a new version reaches them."""
+
+    at: datetime
+    statement: str
+    version: int
+    audiences: tuple[str, ...]
+    changes: tuple[tuple[str, str, str], ...]
+    """(fact, value released, value now), in the playbook's order of facts."""
 
 
 class InquiryStatus(StrEnum):
@@ -225,6 +281,19 @@ class Incident:
     """Idempotency keys issued: one person in two audiences gets one copy of a statement."""
     contact_lists: dict[str, tuple[Contact, ...]] = field(default_factory=dict)
     """Audience id -> the contacts loaded for it during this incident (`contacts: at_release`)."""
+    promises: dict[str, Promise] = field(default_factory=dict)
+    """Audience -> the next update promised to it and not yet given."""
+    promises_missed: list[PromiseMissed] = field(default_factory=list)
+    went_stale: list[StatementWentStale] = field(default_factory=list)
+    heard: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    """Audience -> the facts of the last version released to it: "nothing new" is none of
+    an update's facts changed since."""
+    update_asked: set[str] = field(default_factory=set)
+    """Audiences a person asked to be updated now, whether or not anything is new."""
+    promise_timers: int = 0
+    keeps_promises: bool = True
+    """False for an incident whose log was written before promises were kept: it replays
+    the way it ran (see `events.Activated.keeps_promises`)."""
     excluded: frozenset[str] = frozenset()
     """Addresses (phone, e-mail) of the people some role's `exclude` names: no message of this
     incident goes to them, in any audience or page."""

@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from warroom.durations import format_duration as _span
-from warroom.engine import approval, conference, levels, paging, prerequisites, release, versions
+from warroom.engine import (
+    approval,
+    conference,
+    levels,
+    paging,
+    prerequisites,
+    promised_updates,
+    release,
+    versions,
+)
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
@@ -58,6 +67,14 @@ def start(ctx: Ctx, step: Step, state: StepState) -> bool:
         return True
     if levels.waits_for_confirmation(ctx.inc, step):
         return False  # only a person speaks for the organisation: see `levels`
+    if ctx.inc.keeps_promises and lc.ready(state) and promised_updates.nothing_to_say(ctx, step):
+        lc.fire(lc.STEP, "release", state, f"step {step.id}")
+        ctx.note(
+            f"{step.title}: nothing new for its audiences and no promised update near; "
+            "none is sent now"
+        )
+        finish(ctx, step, state)
+        return True
     statement = ctx.inc.statements[step.statement or ""]
     spec = ctx.book.statements[statement.id]
     versions.ensure_draft(ctx, statement, step)
@@ -102,7 +119,12 @@ def finish(ctx: Ctx, step: Step, state: StepState, trigger: str | None = None) -
     else:
         ctx.note(f"{step.title}: done")
     if step.every is not None:
-        ctx.start_timer(Timer(TimerKind.NEXT_UPDATE, step.id), ctx.now + step.every, "next update")
+        at = promised_updates.next_occurrence(ctx, step)
+        if not ctx.inc.keeps_promises:
+            at = ctx.now + step.every
+        elif at <= ctx.now:
+            at = ctx.now + step.every * (1 - promised_updates.LEAD_AT)
+        ctx.start_timer(Timer(TimerKind.NEXT_UPDATE, step.id), at, "next update")
 
 
 def sla_due(ctx: Ctx, step: Step, state: StepState) -> None:

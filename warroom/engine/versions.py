@@ -5,7 +5,7 @@ version; a correction is a new version of what was already released.
 
 from __future__ import annotations
 
-from warroom.engine import approval, release, steps
+from warroom.engine import approval, release, staleness, steps
 from warroom.engine.context import Ctx
 from warroom.engine.events import CorrectionIssued, FactUpdated
 from warroom.engine.registry import handles
@@ -69,7 +69,9 @@ def ensure_draft(ctx: Ctx, statement: StatementState, step: Step) -> None:
 def new_draft(ctx: Ctx, statement: StatementState, *, correction: bool) -> Draft:
     statement.version += 1
     texts = draft_statement(ctx.inc, statement.id, statement.version, correction, ctx.now)
-    statement.draft = Draft(statement.version, texts, ctx.now, correction)
+    statement.draft = Draft(
+        statement.version, texts, ctx.now, correction, facts=dict(ctx.inc.facts)
+    )
     spec = ctx.book.statements[statement.id]
     ctx.note(f"{spec.title} v{statement.version} drafted ({len(texts)} renderings)")
     return statement.draft
@@ -85,6 +87,7 @@ def fact_updated(ctx: Ctx, event: FactUpdated) -> None:
         value = facts[name]
         previous = ctx.inc.facts.get(name)
         ctx.note(f"Fact {name} = {value!r} (was {previous!r}) by {by}")
+    before = ctx.inc.facts
     ctx.inc.facts = facts
     ctx.refresh_exclusions()  # someone newly named implicated hears nothing more
     for statement in ctx.inc.statements.values():
@@ -104,6 +107,10 @@ def fact_updated(ctx: Ctx, event: FactUpdated) -> None:
         if was_requested:
             step = approval.approving_step(ctx, statement.id)
             approval.request_approvals(ctx, statement, step)
+    for stale in staleness.facts_changed(ctx, before):
+        correction = new_draft(ctx, stale, correction=True)
+        ctx.note(f"{ctx.book.statements[stale.id].title}: correction v{correction.version}")
+        approval.request_approvals(ctx, stale, approval.approving_step(ctx, stale.id))
     steps.advance(ctx)  # a step that `requires_facts` may start now
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from warroom.engine import deadlines, paging, release, steps
+from warroom.engine import deadlines, paging, promised_updates, release, steps
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import TimerFired
@@ -31,6 +31,9 @@ def timer_fired(ctx: Ctx, event: TimerFired) -> None:
     del ctx.inc.timers[timer]
     if timer.kind in (TimerKind.INQUIRY_HALF, TimerKind.INQUIRY_DUE):
         deadlines.inquiry_timer(ctx, timer)
+        return
+    if timer.kind in (TimerKind.PROMISE_LEAD, TimerKind.PROMISE_DUE):
+        promised_updates.wake(ctx, timer)
         return
     step, state = ctx.book.step(timer.step), ctx.inc.steps[timer.step]
     WAKE_UPS[timer.kind](ctx, step, state)

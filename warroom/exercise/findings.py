@@ -26,7 +26,7 @@ from warroom.engine.events import (
     DeliveryReported,
     InquiryDrafted,
 )
-from warroom.engine.state import Incident, Inquiry, MessageState
+from warroom.engine.state import Incident, Inquiry, MessageState, StatementWentStale
 from warroom.exercise.ratings import WEIGHT
 from warroom.exercise.schema import ScenarioSpec
 from warroom.store import StoredEvent
@@ -806,3 +806,114 @@ def audiences_heard_at_once(evidence: Evidence) -> Iterator[Finding]:
             objectives=(objective.id,),
             weight=2,
         )
+
+
+@finds
+def promises_broken(evidence: Evidence) -> Iterator[Finding]:
+    """A next-update time we gave an audience and did not keep: they were left waiting for
+    words we said would come, which is how a story becomes "company goes silent"."""
+    book = evidence.incident.playbook
+    for missed in evidence.incident.promises_missed:
+        audience = book.audiences[missed.audience].title
+        promised = f"{_statement_title(evidence, missed.statement)} v{missed.version}"
+        if missed.released_at is None:
+            came = "and no update reached them before the exercise ended"
+            late = evidence.ended - missed.promised_by
+        else:
+            came = f"and {missed.released} reached them at {evidence.at(missed.released_at)}"
+            late = missed.released_at - missed.promised_by
+        approvals = [
+            s
+            for s in evidence.events
+            if isinstance(s.event, Approved)
+            and missed.made_at <= s.at <= (missed.released_at or evidence.ended)
+        ]
+        cause = (
+            f"the next update was approved only at {evidence.at(approvals[-1].at)}"
+            if approvals
+            else "no update to them was approved between the promise and its time"
+        )
+        yield Finding(
+            strength=False,
+            title=f"Update promised to {audience} by {evidence.at(missed.promised_by)} "
+            "not given in time",
+            observation=f"{promised}, released at {evidence.at(missed.made_at)}, promised "
+            f"{audience} an update by {evidence.at(missed.promised_by)}, {came}.",
+            analysis=f"{audience} waited {format_duration(late)} past a time we gave them.",
+            root_cause=cause,
+            action=f"approve the update to {audience} before 75% of the interval is gone "
+            "(the lead is reminded then), or promise a time the approvers can keep",
+            capability=PUBLIC_INFORMATION,
+            weight=2,
+        )
+
+
+@finds
+def statements_left_stale(evidence: Evidence) -> Iterator[Finding]:
+    """Words an audience held after a fact behind them changed: a strength when the new
+    version reached them fast, an area when it did not."""
+    book = evidence.incident.playbook
+    seen: set[tuple[str, tuple[tuple[str, str, str], ...]]] = set()
+    for stale in evidence.incident.went_stale:
+        title = f"{_statement_title(evidence, stale.statement)} v{stale.version}"
+        facts = ", ".join(fact for fact, _, _ in stale.changes)
+        for audience in stale.audiences:
+            if (audience, stale.changes) in seen:
+                continue  # one change overtook two statements they held: one finding
+            seen.add((audience, stale.changes))
+            replaced = _told(evidence, audience, stale)
+            held = (replaced or evidence.ended) - stale.at
+            who = book.audiences[audience].title
+            if replaced is not None and held <= STALE_FOR_AT_MOST:
+                yield Finding(
+                    strength=True,
+                    title=f"{who} given the new facts in {format_duration(held)}",
+                    observation=f"{facts} changed at {evidence.at(stale.at)}, overtaking "
+                    f"{title}; words with the new facts reached {who} at "
+                    f"{evidence.at(replaced)}.",
+                    analysis="The audience did not act on words we no longer stood by.",
+                    root_cause=f"a new version was drafted, approved and released within "
+                    f"{format_duration(held)} of the change",
+                )
+                continue
+            ended = (
+                f"words with the new facts reached them at {evidence.at(replaced)}"
+                if replaced
+                else "no words with the new facts reached them before the exercise ended"
+            )
+            yield Finding(
+                strength=False,
+                title=f"{who} held stale words of {title} for {format_duration(held)}",
+                observation=f"{facts} changed at {evidence.at(stale.at)}; {ended}.",
+                analysis=f"For {format_duration(held)}, {who} could act on words we no "
+                "longer stood by.",
+                root_cause=f"the correction of {title} waited for its approvers"
+                if replaced
+                else f"the correction of {title} was not approved or not released",
+                action=f"name a second approver for {title} who answers at night, so "
+                f"that a correction reaches {who} within {format_duration(STALE_FOR_AT_MOST)}",
+                capability=PUBLIC_INFORMATION,
+                weight=2,
+            )
+
+
+def _told(evidence: Evidence, audience: str, stale: StatementWentStale) -> datetime | None:
+    """When the audience first heard, in any statement, the facts that overtook the words
+    they held: a correction of another statement tells them as well as a new version."""
+    changed = {fact: now for fact, _, now in stale.changes}
+    return min(
+        (
+            release.at
+            for statement in evidence.incident.statements.values()
+            for release in statement.releases
+            if release.audience == audience
+            and release.at >= stale.at
+            and all(release.facts.get(fact) == now for fact, now in changed.items())
+        ),
+        default=None,
+    )
+
+
+STALE_FOR_AT_MOST = timedelta(minutes=15)
+"""How long an audience may hold words a changed fact overtook before the report counts it
+against the team: the time to draft, approve and send a correction at 3 a.m."""

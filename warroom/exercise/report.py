@@ -74,6 +74,10 @@ class Report:
     improvements: list[dict[str, str]] = field(default_factory=list)
     """The improvement plan: one row per area for improvement."""
     chart: dict[str, Any] = field(default_factory=dict)
+    promises_missed: list[dict[str, str]] = field(default_factory=list)
+    """Updates promised to an audience ("next update by 11:00") that did not come in time."""
+    stale: list[dict[str, str]] = field(default_factory=list)
+    """Released statements that a changed fact made out of date, and for whom."""
     not_received: list[dict[str, str]] = field(default_factory=list)
     """Messages printed or withheld (a live exercise's sandbox kept them from non-participants):
     shown, never counted as delivered. A simulated exercise delivers everything, so it has
@@ -99,6 +103,8 @@ class Report:
             ("SLAs", self.slas),
             ("Media inquiries", self.inquiries),
             ("Statements released", self.statements),
+            ("Promised updates missed", self.promises_missed),
+            ("Statements gone stale", self.stale),
             *([("Messages nobody received", self.not_received)] if self.not_received else []),
             ("Timeline", self.timeline),
         ]
@@ -468,6 +474,26 @@ def score(
         improvements=improvements,
         chart=_chart(incident, events, start, ended),
         not_received=_not_received(incident),
+        promises_missed=[
+            {
+                "audience": book.audiences[m.audience].title,
+                "promised at": offset(start, m.made_at),
+                "promised by": offset(start, m.promised_by),
+                "promised in": f"{book.statements[m.statement].title} v{m.version}",
+                "update came": offset(start, m.released_at),
+                "update": m.released or "none",
+            }
+            for m in incident.promises_missed
+        ],
+        stale=[
+            {
+                "at": offset(start, s.at),
+                "statement": f"{book.statements[s.statement].title} v{s.version}",
+                "audiences": ", ".join(book.audiences[a].title for a in s.audiences),
+                "changed": "; ".join(f"{n}: {was!r} -> {now!r}" for n, was, now in s.changes),
+            }
+            for s in incident.went_stale
+        ],
     )
 
 

@@ -357,6 +357,8 @@ class _Compiler:
             return False
         try:
             templates.render(source, self._sample("x"))
+            # as drafted: times known only at release can be printed, nothing more
+            templates.render(source, self._sample("x") | templates.at_release_context())
         except templates.TemplateProblem as exc:
             self.found.error(path, str(exc))
             return False

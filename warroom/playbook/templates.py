@@ -8,6 +8,7 @@ render in a `SandboxedEnvironment` (a playbook is data, not code) with `StrictUn
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,22 +115,117 @@ class StatementCard:
     correction: bool
 
 
+# -- times filled in at release ------------------------------------------------------------
+#
+# "Update as of 09:27" read at 09:39 is a statement that was already wrong when it left. The
+# times that depend on the moment of release (`now`, `next_update_at`) are therefore left as
+# slots when a version is drafted and approved, and filled in once per audience by the event
+# that releases to it: the approver signs the words, the release stamps the time.
+
+AT_RELEASE = ("now", "next_update_at")
+"""The built-ins whose value is only known when the text is released to an audience."""
+TIME_FORMS = {"": "", "time": "%H:%M", "date": "%Y-%m-%d", "datetime": "%Y-%m-%d %H:%M %Z"}
+_SLOT_OPEN, _SLOT_CLOSE = "\ue000", "\ue001"
+_SLOT = re.compile("\ue000(\\d)(\\d)\ue001")
+_MARKS = {
+    "now": {
+        "": "date and time of release",
+        "time": "time of release",
+        "date": "date of release",
+        "datetime": "date and time of release",
+    },
+    "next_update_at": {
+        "": "date and time of the next update",
+        "time": "time of the next update",
+        "date": "date of the next update",
+        "datetime": "date and time of the next update",
+    },
+}
+
+
+class AtRelease:
+    """`now` or `next_update_at` while a version is drafted: prints as a slot that the release
+    fills in. Only printing it (as is, or with `time`, `date`, `datetime`) is possible, since
+    nothing else about the moment is known before it comes."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def slot(self, form: str) -> str:
+        return (
+            f"{_SLOT_OPEN}{AT_RELEASE.index(self.name)}{list(TIME_FORMS).index(form)}{_SLOT_CLOSE}"
+        )
+
+    def __str__(self) -> str:
+        return self.slot("")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise TemplateProblem(
+            f"`{self.name}.{name}`: {self.name} is filled in at release, so a template can only "
+            f"print it: {{{{ {self.name} | time }}}}, | date or | datetime"
+        )
+
+
+def at_release_context() -> dict[str, AtRelease]:
+    return {name: AtRelease(name) for name in AT_RELEASE}
+
+
+def fill_at_release(text: str, moments: Mapping[str, datetime], timezone: str) -> str:
+    """The text as released: every slot replaced by its moment, in the playbook's zone."""
+    if _SLOT_OPEN not in text:
+        return text
+    zone = ZoneInfo(timezone)
+
+    def filled(match: re.Match[str]) -> str:
+        moment = moments[AT_RELEASE[int(match[1])]]
+        form = list(TIME_FORMS)[int(match[2])]
+        return str(moment) if not form else moment.astimezone(zone).strftime(TIME_FORMS[form])
+
+    return _SLOT.sub(filled, text)
+
+
+def mark_at_release(text: str) -> str:
+    """The text as an approver reads it: each slot says what the release will fill in."""
+    if _SLOT_OPEN not in text:
+        return text
+
+    def marked(match: re.Match[str]) -> str:
+        name, form = AT_RELEASE[int(match[1])], list(TIME_FORMS)[int(match[2])]
+        return f"[{_MARKS[name][form]}: filled in at release]"
+
+    return _SLOT.sub(marked, text)
+
+
+def uses_at_release(text: str, name: str) -> bool:
+    """Whether a drafted text has a slot for `name` (a `next_update_at` slot is a promise)."""
+    index = str(AT_RELEASE.index(name))
+    return any(match[1] == index for match in _SLOT.finditer(text))
+
+
 def _local(ctx: Context, moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo(str(ctx.get("timezone") or "UTC")))
 
 
 @pass_context
-def _time(ctx: Context, moment: datetime) -> str:
+def _time(ctx: Context, moment: datetime | AtRelease) -> str:
+    if isinstance(moment, AtRelease):
+        return moment.slot("time")
     return _local(ctx, moment).strftime("%H:%M")
 
 
 @pass_context
-def _date(ctx: Context, moment: datetime) -> str:
+def _date(ctx: Context, moment: datetime | AtRelease) -> str:
+    if isinstance(moment, AtRelease):
+        return moment.slot("date")
     return _local(ctx, moment).strftime("%Y-%m-%d")
 
 
 @pass_context
-def _datetime(ctx: Context, moment: datetime) -> str:
+def _datetime(ctx: Context, moment: datetime | AtRelease) -> str:
+    if isinstance(moment, AtRelease):
+        return moment.slot("datetime")
     return _local(ctx, moment).strftime("%Y-%m-%d %H:%M %Z")
 
 

@@ -54,6 +54,7 @@ from warroom.engine.lifecycles import (
 from warroom.engine.replies import Reply, parse_reply
 from warroom.engine.state import Incident, MessageState
 from warroom.errors import CommandRejected, NotFound, StoreError, UsageError, WarroomError
+from warroom.playbook import templates
 from warroom.runtime.clock import Clock, SteerableClock
 from warroom.runtime.links import ACTIONS, ActionLinks, LinkClaim
 from warroom.runtime.snapshot import Snapshot
@@ -729,7 +730,7 @@ class Runtime:
         statement = incident.statements.get(message.statement or "")
         if verb == "approve" and statement is not None and statement.draft is not None:
             texts = tuple(
-                (f"{audience}, {language}", text.text)
+                (f"{audience}, {language}", templates.mark_at_release(text.text))
                 for (audience, language), text in statement.draft.texts.items()
             )
         return LinkRequest(
