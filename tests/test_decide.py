@@ -652,7 +652,7 @@ def a_changed_fact_makes_a_released_statement_stale() -> Desk:
     assert polish
     heard = {"employees": "09:00", "media": "09:05"}
     assert all(
-        m.text.startswith(f"SPROSTOWANIE: zastępuje nasze oświadczenie z {heard[m.audience or ""]}.")
+        m.text.startswith(f"SPROSTOWANIE: zastępuje nasze oświadczenie z {heard[str(m.audience)]}.")
         for m in polish
     )
     assert not holding.stale
