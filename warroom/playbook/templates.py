@@ -277,14 +277,17 @@ def choices(source: str) -> dict[str, frozenset[str]]:
     """
     found: dict[str, set[str]] = {}
     for compare in _ENV.parse(source).find_all(nodes.Compare):
-        operands = [(op.op, op.expr) for op in compare.ops]
-        for left, (op, right) in zip([compare.expr, *[e for _, e in operands]], operands):
-            if op not in ("eq", "ne"):
+        lefts = [compare.expr, *(op.expr for op in compare.ops)]
+        for left, operand in zip(lefts, compare.ops, strict=False):
+            if operand.op not in ("eq", "ne"):
                 continue
-            for name, value in ((left, right), (right, left)):
-                if isinstance(name, nodes.Name) and isinstance(value, nodes.Const):
-                    if isinstance(value.value, str):
-                        found.setdefault(name.name, set()).add(value.value)
+            for name, value in ((left, operand.expr), (operand.expr, left)):
+                if (
+                    isinstance(name, nodes.Name)
+                    and isinstance(value, nodes.Const)
+                    and isinstance(value.value, str)
+                ):
+                    found.setdefault(name.name, set()).add(value.value)
     return {name: frozenset(values) for name, values in found.items()}
 
 

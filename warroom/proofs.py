@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.errors import Diagnostic, InvalidInput
+from warroom.library import load_library
 from warroom.playbook import templates
 from warroom.playbook.compile import WORST_CHARACTER, longest_context
 from warroom.playbook.model import Action, Playbook, Statement
@@ -32,6 +33,10 @@ UNSET = ""
 """A choice fact nobody has set: every template must say nothing it controls."""
 
 
+TYPICAL_START = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
+"""A Monday morning in Warsaw, as the breach drill: typical times read as typical times."""
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One plausible moment of an incident: a level, the facts set by then, the time."""
@@ -39,7 +44,7 @@ class Scenario:
     name: str
     level: str
     facts: Mapping[str, str] = field(default_factory=dict)
-    started: datetime = datetime.fromisoformat("2026-11-23T09:00:00+01:00")
+    started: datetime = TYPICAL_START
     elapsed: timedelta = timedelta(minutes=40)
 
 
@@ -68,7 +73,7 @@ def load_scenarios(path: Path) -> dict[str, list[Scenario]]:
                 name=str(item["name"]),
                 level=str(item["level"]),
                 facts={str(k): str(v) for k, v in (item.get("facts") or {}).items()},
-                started=item.get("started") or Scenario.started,
+                started=item.get("started") or TYPICAL_START,
                 elapsed=timedelta(minutes=int(item.get("elapsed_minutes", 40))),
             )
             for item in items
@@ -125,9 +130,7 @@ def typical_context(
     values.update(typical_cards(playbook, roster))
     stamp = scenario.started.strftime("%Y%m%d-%H%M")
     values.update(
-        incident=templates.IncidentCard(
-            f"{playbook.id}-{stamp}", playbook.title, scenario.started
-        ),
+        incident=templates.IncidentCard(f"{playbook.id}-{stamp}", playbook.title, scenario.started),
         playbook=templates.PlaybookCard(playbook.id, playbook.title, playbook.version),
         level=scenario.level,
         level_title=playbook.level(scenario.level).title,
@@ -160,10 +163,10 @@ def render_statement(
     return out
 
 
-def statement_choices(sources: Sequence[str | None]) -> dict[str, frozenset[str]]:
+def statement_choices(sources: Sequence[str]) -> dict[str, frozenset[str]]:
     found: dict[str, set[str]] = {}
     for source in sources:
-        for name, values in templates.choices(source or "").items():
+        for name, values in templates.choices(source).items():
             found.setdefault(name, set()).update(values)
     return {name: frozenset(values) for name, values in sorted(found.items())}
 
@@ -187,11 +190,11 @@ def longest(
         if channel == "SMS":
             sources = [statement.sms.get(language) or statement.text[language]]
         else:
-            sources = [statement.subject.get(language), statement.text[language]]
+            sources = [statement.subject.get(language) or "", statement.text[language]]
         options = statement_choices(sources)
         names = [name for name in options if name in playbook.facts or name == "level"]
         best: tuple[int, dict[str, str], Rendering] | None = None
-        for values in itertools.product(*[sorted(options[n]) + [UNSET] for n in names]):
+        for values in itertools.product(*[[*sorted(options[n]), UNSET] for n in names]):
             chosen = {n: v for n, v in zip(names, values, strict=True) if v != UNSET}
             context = {**base, **chosen}
             if "level" in chosen:
@@ -270,3 +273,19 @@ def over_budget(playbook: Playbook) -> list[str]:
                         f"sms_max_segments {statement.sms_max_segments}"
                     )
     return found
+
+
+REGENERATE = "scripts/render-library"
+"""The command that rewrites the proofs, named in each proof and in a failing test."""
+
+
+def library_proofs(library: Path, scenarios: Path) -> dict[str, str]:
+    """The proof of every playbook in `library` (with its roster), by playbook id."""
+    loaded = load_library([library], library / "roster.yaml")
+    if loaded.errors:
+        raise InvalidInput(loaded.errors)
+    moments = load_scenarios(scenarios)
+    return {
+        playbook_id: proof(playbook, loaded.roster, moments.get(playbook_id, []), REGENERATE)
+        for playbook_id, (playbook, _) in sorted(loaded.playbooks.items())
+    }
