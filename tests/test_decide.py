@@ -195,7 +195,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("fact that is no number", counting_company, ev.FactUpdated(facts={"company": "Acme"}), "fact company: 'Acme' is not a number"),
     ("fact neither true nor false", fresh, ev.FactUpdated(facts={"contained": "maybe"}), "fact contained: 'maybe' is not true or false"),
     ("no fact", fresh, ev.FactUpdated(facts={}), "no fact given (expected NAME=VALUE)"),
-    ("reassign an unknown role", fresh, ev.Reassigned(role="mascot", person="anna-kowalska"), "unknown role 'mascot' (expected one of: crisis_lead, legal, security_lead, spokesperson)"),
+    ("reassign an unknown role", fresh, ev.Reassigned(role="mascot", person="anna-kowalska"), "unknown role 'mascot' (expected one of: crisis_lead, legal, media_relations, security_lead, spokesperson)"),
     ("reassign to a stranger", fresh, ev.Reassigned(role="legal", person="zofia"), "unknown person 'zofia' (not in this incident's roster)"),
     ("reassign to the holder", fresh, ev.Reassigned(role="legal", person="piotr-zielinski"), "Piotr Zieliński already holds legal"),
     ("escalate a step not paging", fresh, ev.EscalationRequested(step="approve-holding"), "step 'approve-holding' is not waiting for acknowledgement (waiting: assemble)"),

@@ -86,7 +86,7 @@ def test_an_inquiry_gets_an_owner_a_deadline_and_a_suggestion() -> None:
     desk = Desk()
     desk.ask()
     inquiry = desk.incident.inquiries[0]
-    assert inquiry.owner == "spokesperson"
+    assert inquiry.owner == "media_relations"  # the playbook's media desk owner
     assert inquiry.deadline == T0 + timedelta(minutes=30)  # media_desk.answer_within
     assert inquiry.suggestion == "qa:data-affected"
     assert inquiry.status == "open"
@@ -313,7 +313,7 @@ def test_half_the_time_pages_the_owner_and_the_deadline_escalates() -> None:
     assert (half.at, due.at) == (T0 + timedelta(minutes=15), T0 + timedelta(minutes=30))
     desk.at(15).decide(ev.TimerFired(timer="inquiry-half:1", token=half.token, by="timer"))
     reminders = [e for e in desk.effects if isinstance(e, SendMessage) and e.purpose == "notice"]
-    assert {e.person for e in reminders} == {"ewa-wisniewska"}  # the spokesperson on the rota
+    assert {e.person for e in reminders} == {"marcin-pietrzak"}  # media relations owns it
     assert (
         "Media inquiry #1 from Magdalena Kubiak, Dziennik Finansowy is yours" in reminders[0].text
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from warroom.durations import format_duration
 from warroom.errors import Diagnostic
@@ -59,6 +60,70 @@ ASSUMED_FACT_LENGTH = 60
 ASSUMED_NAME_LENGTH = 40
 WORST_CHARACTER = "ż"
 """Facts are filled with a non-GSM character: one `ł` in a company name makes it UCS-2."""
+
+
+def longest_context(
+    playbook: templates.PlaybookCard,
+    *,
+    timezone: str,
+    language: str,
+    levels: Sequence[tuple[str, str]],
+    facts: Mapping[str, tuple[int | None, str | None]],
+    roles: Mapping[str, str],
+    fill: str = WORST_CHARACTER,
+    worded: Mapping[str, int] | None = None,
+) -> dict[str, object]:
+    """A rendering context with every variable at its longest, for budgets and dry runs.
+
+    Shared by validation (SMS sizing) and the library's proofs (`scripts/render-library`),
+    so the texts a reviewer reads at their longest are the ones validation sized. `facts`
+    maps each fact to its (max_length, default); `roles` each role to its title; `worded`
+    each boolean or choice fact to the length of its longest words: said, and sized at its
+    worst, in every branch.
+    """
+    started = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    context: dict[str, object] = {
+        "incident": templates.IncidentCard("x" * 24, playbook.title, started),
+        "playbook": playbook,
+        "level": max((level_id for level_id, _ in levels), key=len),
+        "level_title": max((title for _, title in levels), key=len),
+        "language": language,
+        "audience": fill * ASSUMED_NAME_LENGTH,
+        "now": started,
+        "next_update_at": started + timedelta(hours=2),
+        "statement": templates.StatementCard(1, False),
+        "timezone": timezone,
+    }
+    for name, (max_length, default) in facts.items():
+        if worded and name in worded:
+            context[name] = templates.FactText(fill * worded[name], "true")
+            continue
+        length = max_length or (len(default) if default else 0)
+        context[name] = fill * (length or ASSUMED_FACT_LENGTH)
+    for name, title in roles.items():
+        context[name] = templates.ContactCard(
+            name=fill * ASSUMED_NAME_LENGTH,
+            title=title,
+            phone="+48600100200",
+            email="x" * ASSUMED_NAME_LENGTH,
+        )
+    return context
+
+
+class _Worded(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def choices(self) -> Mapping[str, Mapping[str, str]]: ...
+
+
+def worded_facts(facts: Mapping[str, _Worded]) -> dict[str, int]:
+    """Boolean and choice facts, each with the length of the longest words it may say."""
+    return {
+        name: max((len(t) for c in f.choices.values() for t in c.values()), default=5)
+        for name, f in facts.items()
+        if f.kind in ("boolean", "choice")
+    }
 
 
 def compile_playbook(source: Source) -> tuple[Playbook, list[Diagnostic]]:
@@ -396,39 +461,17 @@ class _Compiler:
             )
 
     def _sample(self, fill: str) -> dict[str, object]:
-        """A rendering context with every variable at its longest, for budgets and dry runs."""
         spec = self.spec
-        started = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
-        context: dict[str, object] = {
-            "incident": templates.IncidentCard("x" * 24, spec.title, started),
-            "playbook": templates.PlaybookCard(spec.playbook, spec.title, spec.version),
-            "level": max(self.levels, key=len),
-            "level_title": max((level.title for level in spec.levels), key=len),
-            "language": spec.languages[0],
-            "audience": fill * ASSUMED_NAME_LENGTH,
-            "now": started,
-            "next_update_at": started + timedelta(hours=2),
-            "statement": templates.StatementCard(1, False),
-            "timezone": spec.timezone,
-        }
-        for name, fact in spec.facts.items():
-            if fact.kind in ("boolean", "choice"):
-                # said or not, the longest words it may say: every branch sized at its worst
-                longest = max(
-                    (len(t) for c in fact.choices.values() for t in c.values()), default=5
-                )
-                context[name] = templates.FactText(fill * longest, "true")
-                continue
-            length = fact.max_length or (len(fact.default) if fact.default else 0)
-            context[name] = fill * (length or ASSUMED_FACT_LENGTH)
-        for name, role in spec.roles.items():
-            context[name] = templates.ContactCard(
-                name=fill * ASSUMED_NAME_LENGTH,
-                title=role.title,
-                phone="+48600100200",
-                email="x" * ASSUMED_NAME_LENGTH,
-            )
-        return context
+        return longest_context(
+            templates.PlaybookCard(spec.playbook, spec.title, spec.version),
+            timezone=spec.timezone,
+            language=spec.languages[0],
+            levels=[(level.id, level.title) for level in spec.levels],
+            facts={name: (f.max_length, f.default) for name, f in spec.facts.items()},
+            roles={name: role.title for name, role in spec.roles.items()},
+            fill=fill,
+            worded=worded_facts(spec.facts),
+        )
 
     # -- the media desk -------------------------------------------------------------------
 

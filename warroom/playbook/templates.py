@@ -379,6 +379,30 @@ def variables(source: str) -> frozenset[str]:
         raise TemplateProblem(f"template syntax error{where}: {exc.message}") from None
 
 
+@lru_cache(maxsize=4096)
+def choices(source: str) -> dict[str, frozenset[str]]:
+    """The values a template compares each name with (`{% if contained == "yes" %}`).
+
+    A claim the team controls is a fact the template tests against fixed words; the library's
+    proofs render every such branch, so a sentence that only appears for "yes" is read (and
+    sized) before anyone sets "yes" in an incident.
+    """
+    found: dict[str, set[str]] = {}
+    for compare in _ENV.parse(source).find_all(nodes.Compare):
+        lefts = [compare.expr, *(op.expr for op in compare.ops)]
+        for left, operand in zip(lefts, compare.ops, strict=False):
+            if operand.op not in ("eq", "ne"):
+                continue
+            for name, value in ((left, operand.expr), (operand.expr, left)):
+                if (
+                    isinstance(name, nodes.Name)
+                    and isinstance(value, nodes.Const)
+                    and isinstance(value.value, str)
+                ):
+                    found.setdefault(name.name, set()).add(value.value)
+    return {name: frozenset(values) for name, values in found.items()}
+
+
 def render(source: str, context: Mapping[str, Any]) -> str:
     """Render a validated template; surrounding whitespace is never part of a statement."""
     try:
