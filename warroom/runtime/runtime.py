@@ -751,11 +751,14 @@ class Runtime:
 
     # -- the worker ----------------------------------------------------------------------
 
-    def fire_due_timers(self) -> int:
-        """Fire every due wake-up, including those that firing re-arms in the past (a worker
-        back after a while climbs every overdue rung of a ladder, in order)."""
+    def fire_due_timers(self, until: datetime | None = None) -> int:
+        """Fire every wake-up due by `until` (now), including those that firing re-arms in
+        the past (a worker back after a while climbs every overdue rung of a ladder, in
+        order). Never those that fall due meanwhile: on a fast exercise clock, a recurring
+        timer would fall due again before it was fired, and the pass would never end."""
         fired = 0
-        while due := self.store.due_timers(self.clock.now()):
+        moment = until or self.clock.now()
+        while due := self.store.due_timers(moment):
             for timer in due:
                 event = TimerFired(timer=timer.timer, token=timer.token, by="timer")
                 self.submit(timer.incident, event)
@@ -1166,10 +1169,12 @@ class Runtime:
         return self.store.requeue_abandoned(self.clock.now() - self.lease, gone)
 
     def work(self) -> int:
-        """Fire what is due and send what is queued until nothing is left for now."""
+        """Fire what is due and send what is queued until nothing is left for now: the
+        moment this pass began, so that a pass on a fast clock ends."""
         done = self.sweep()
+        began = self.clock.now()
         while True:
-            step = self.fire_due_timers() + self.dispatch()
+            step = self.fire_due_timers(began) + self.dispatch()
             if not step:
                 if done:
                     self.checkpoint(at_least=CHECKPOINT_AT_PASS_END)
