@@ -14,8 +14,8 @@ from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import DeliveryReported
 from warroom.engine.lifecycles import MessagePhase
+from warroom.engine.notices import approval_text, page_text
 from warroom.engine.registry import Admit, handles
-from warroom.engine.render import approval_text, page_text
 from warroom.engine.state import About, Draft, MessageState, Release, StatementState, StepState
 from warroom.errors import CommandRejected
 from warroom.playbook.model import Step
@@ -225,7 +225,7 @@ def text_for(ctx: Ctx, message: MessageState, channel: str) -> tuple[str | None,
         step = book.step(message.step)
         role = ctx.inc.steps[step.id].paged.get(message.person or "")
         title = book.roles[role].title if role else "escalation contact"
-        text = page_text(ctx.inc, step, title, message.code, message.language or "en")
+        text = page_text(ctx.inc, step, title, message.code, message.language or "en", channel)
         return text, f"[warroom] {book.title}: {step.title}"
     statement = ctx.inc.statements.get(message.statement or "")
     if statement is None or statement.draft is None:
@@ -242,7 +242,8 @@ def text_for(ctx: Ctx, message: MessageState, channel: str) -> tuple[str | None,
             return None, ""
         return released[0].text, released[0].subject
     if message.purpose == "approval" and message.code:
-        return approval_text(ctx.inc, statement.id, draft, message.code, channel), (
+        language = message.language or "en"
+        return approval_text(ctx.inc, statement.id, draft, message.code, channel, language), (
             f"[warroom] Approve {book.statements[statement.id].title} v{draft.version}"
         )
     rendered = draft.texts.get((message.audience or "", message.language))
