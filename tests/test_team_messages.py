@@ -245,6 +245,27 @@ def test_a_spokesperson_taking_over_at_crisis_is_briefed() -> None:
     assert desk.saw("Spokesperson: Krzysztof Mazur briefed on taking over")
 
 
+def test_a_briefing_by_sms_links_to_the_war_room_page(tmp_path: Path) -> None:
+    links = ActionLinks("https://warroom.acme.example", SecretStr("s" * 32))
+    runtime, sms, incident = _runtime(tmp_path, links)
+    try:
+        for person in ("piotr-zielinski", "anna-kowalska"):
+            runtime.submit(incident, ev.Approved(statement="holding", person=person))
+        runtime.submit(incident, ev.LevelRaised(level="crisis", reason="drill", by="test"))
+        runtime.work()
+        briefing = next(m for m in sms.to("krzysztof-mazur") if m.purpose == "briefing")
+        head, last = briefing.text.rsplit("\n", 1)
+        prefix = f"Pełny tekst: https://warroom.acme.example/incidents/{incident}?view="
+        assert last.startswith(prefix)
+        token = last.removeprefix(prefix)
+        link = runtime.store.view_link(links.view_link_id(token))
+        assert link is not None
+        links.check_view(token, link, incident, T0)  # a working, read-only link
+        assert count_segments(head).segments <= 2
+    finally:
+        runtime.close()
+
+
 # -- end to end: the command line and the shipped drills ----------------------------------------
 
 
