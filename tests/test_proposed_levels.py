@@ -24,6 +24,7 @@ from warroom.engine import events as ev
 from warroom.engine.levels import speaks_outside
 from warroom.engine.replies import Reply, parse_reply
 from warroom.errors import CommandRejected
+from warroom.playbook.segments import count_segments
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -56,7 +57,8 @@ def test_a_rung_proposes_the_level_and_outside_audiences_wait() -> None:
     # the crisis lead is asked, with a code to reply
     (ask,) = [m for m in desk.sent("level") if m.channel == "sms"]
     assert ask.person == CRISIS_LEAD
-    assert f"Odpowiedz POTWIERDZAM POZIOM {ask.code}" in ask.text  # Anna reads Polish
+    assert f"POTWIERDZAM POZIOM {ask.code}; bez odpowiedzi: incident." in ask.text  # Polish
+    assert count_segments(ask.text).segments <= 2
     # the holding statement (incident level) goes on; the GDPR notices wait, undrafted
     assert desk.step("approve-holding") == "awaiting_approval"
     for step in ("approve-regulator-notice", "approve-customer-notice"):

@@ -239,6 +239,6 @@ def ask_to_confirm(ctx: Ctx, level: str) -> None:
             f"code {code}"
         )
         for channel in contact.channels():
-            text = confirm_level_text(inc, level, code, contact.language or "en")
+            text = confirm_level_text(inc, level, code, contact.language or "en", channel)
             about = About("level", f"level:{level}", f"confirm-{level}-{code}", code=code)
             ctx.send(contact, channel, text, f"[warroom] Confirm level {level}?", about)

@@ -111,8 +111,21 @@ CONFIRM_LEVEL_TEXT = {
 organisation decides, not a timer."""
 
 
-def confirm_level_text(incident: Incident, level: str, code: str, language: str) -> str:
-    template = CONFIRM_LEVEL_TEXT.get(language, CONFIRM_LEVEL_TEXT["en"])
+CONFIRM_LEVEL_SMS = {
+    "en": "[warroom] {title}: level {level} proposed. Reply CONFIRM {code}; no reply keeps "
+    "{confirmed}.",
+    "pl": "[warroom] {title}: poziom {level}? POTWIERDZAM POZIOM {code}; bez odpowiedzi: "
+    "{confirmed}.",
+}
+"""The same request within two SMS segments (`warroom.engine.sizing` checks it); the e-mail
+says the whole of it."""
+
+
+def confirm_level_text(
+    incident: Incident, level: str, code: str, language: str, channel: str = "email"
+) -> str:
+    texts = CONFIRM_LEVEL_SMS if channel == "sms" else CONFIRM_LEVEL_TEXT
+    template = texts.get(language, texts["en"])
     return template.format(
         title=incident.playbook.title,
         incident=incident.id,

@@ -16,7 +16,7 @@ from warroom.engine.notices import (
     oversized,
     page_text,
 )
-from warroom.engine.render import draft_statement
+from warroom.engine.render import confirm_level_text, draft_statement
 from warroom.engine.state import Draft, Incident
 from warroom.playbook.compile import (
     WORST_CHARACTER,
@@ -73,6 +73,17 @@ def oversized_texts(book: Playbook) -> list[tuple[PathKey, str]]:
             for lang in TEAM_LANGUAGES
         ]
         found += [(("statements", sid, "title"), str(o)) for o in oversized(texts)]
+    if any(role.confirms_level for role in book.roles.values()):
+        incident.confirmed_level = max((level.id for level in book.levels), key=len)
+        asks = [
+            (
+                "level confirmation request",
+                lang,
+                confirm_level_text(incident, incident.level, SAMPLE_CODE, lang, "sms"),
+            )
+            for lang in TEAM_LANGUAGES
+        ]
+        found += [(("title",), str(o)) for o in oversized(asks)]
     for role_id, role in book.roles.items():
         if not addressed_languages(book, role_id):
             continue
