@@ -147,16 +147,18 @@ def test_a_late_lawyer_reachable_only_by_email(tmp_path: Path) -> None:
 
 
 def test_a_spokesperson_who_does_not_speak_the_journalists_language(tmp_path: Path) -> None:
+    # journalists are the media desk's: its owner, media relations, is the one lacking Polish
     library = library_copy(tmp_path)
     edit(
         library / "roster.yaml",
-        "    email: ewa.wisniewska@acme.example\n    languages: [pl, en]",
-        "    email: ewa.wisniewska@acme.example\n    languages: [en]",
+        "    email: marcin.pietrzak@acme.example\n    languages: [pl, en]",
+        "    email: marcin.pietrzak@acme.example\n    languages: [en]",
     )
     found = areas(run("breach-drill-q4", tmp_path, library))
     journalist = found["Journalist left unanswered: Paweł Lis, Radio Zet"]
     assert journalist["root cause"] == (
-        "the question is in Polish, and Ewa Wiśniewska, the spokesperson, does not speak Polish"
+        "the question is in Polish, and Marcin Pietrzak, the media relations, does not speak "
+        "Polish"
     )
     assert journalist["corrective action"] == (
         "add a second media-trained Polish speaker to the press rota"

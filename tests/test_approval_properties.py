@@ -87,6 +87,9 @@ def released_on_too_few(desk: Desk) -> list[str]:
 
 @example([("legal", True), "assemble", ev.Approved(statement="holding", person="anna-kowalska")])
 @example([("crisis_lead", True), 30, "assemble", "approve", "deliver"])
+# a fact changed while the media still wait for the approved version: its correction is
+# drafted, and must not go to them before its own approvers say yes
+@example(["assemble", "approve", ev.FactUpdated(facts={"what_happened": "a leak"}), 10])
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(commands, max_size=40))
 def test_no_release_on_fewer_distinct_approvers_and_the_log_replays(

@@ -35,6 +35,8 @@ FACTS = {"what_happened": "a leak of customer e-mail addresses"}
 BOOK, ROSTER = Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml").compile()
 TEAM = ("anna-kowalska", "ewa-wisniewska", "piotr-zielinski", "michal-lewandowski")
 APPROVERS = ("piotr-zielinski", "anna-kowalska")  # legal, crisis lead
+DATA_CATEGORIES = {"data_categories": "e-mail addresses", "data_categories_pl": "adresy e-mail"}
+"""The facts the regulator and customer notices require before anyone is asked to approve."""
 ESCALATION = Timer(TimerKind.ESCALATION, "assemble")
 
 
@@ -157,6 +159,25 @@ def counting_company() -> Desk:
     return Desk(book=variant(facts={**BOOK.facts, "company": company}))
 
 
+def boolean_contained() -> Playbook:
+    """The library's `contained` ("yes" or "no", as text) made a `boolean` fact, with the
+    regulator notice testing it as one: the engine's own kind, which no shipped playbook
+    uses any more."""
+    contained = dataclasses.replace(BOOK.facts["contained"], kind="boolean", max_length=None)
+    notice = BOOK.statements["regulator-notice"]
+    text = {
+        k: v.replace('contained == "yes"', 'contained == "true"') for k, v in notice.text.items()
+    }
+    return variant(
+        facts={**BOOK.facts, "contained": contained},
+        statements={**BOOK.statements, "regulator-notice": dataclasses.replace(notice, text=text)},
+    )
+
+
+def containing() -> Desk:
+    return Desk(book=boolean_contained())
+
+
 def resolved() -> Desk:
     desk = Desk()
     desk.decide(ev.Resolved(summary="contained"))
@@ -193,7 +214,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("fact too long", fresh, ev.FactUpdated(facts={"company": "x" * 41}), "fact company: 41 characters, over max_length 40"),
     ("fact naming no person", fresh, ev.FactUpdated(facts={"implicated": "zofia"}), "fact implicated: 'zofia' is not a person in the roster (expected a person id)"),
     ("fact that is no number", counting_company, ev.FactUpdated(facts={"company": "Acme"}), "fact company: 'Acme' is not a number"),
-    ("fact neither true nor false", fresh, ev.FactUpdated(facts={"contained": "maybe"}), "fact contained: 'maybe' is not true or false"),
+    ("fact neither true nor false", containing, ev.FactUpdated(facts={"contained": "maybe"}), "fact contained: 'maybe' is not true or false"),
     ("no fact", fresh, ev.FactUpdated(facts={}), "no fact given (expected NAME=VALUE)"),
     ("reassign an unknown role", fresh, ev.Reassigned(role="mascot", person="anna-kowalska"), "unknown role 'mascot' (expected one of: crisis_lead, legal, media_relations, security_lead, spokesperson)"),
     ("reassign to a stranger", fresh, ev.Reassigned(role="legal", person="zofia"), "unknown person 'zofia' (not in this incident's roster)"),
@@ -206,8 +227,8 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("correct an unknown statement", fresh, ev.CorrectionIssued(statement="tweet", reason="typo"), "unknown statement 'tweet' (expected one of: "),
     ("receipt for an unknown message", fresh, ev.DeliveryReported(message="m0", status="sent"), "unknown message 'm0' in incident breach-1"),
     ("receipt with an unknown status", fresh, lambda d: ev.DeliveryReported(message=d.sent("page")[0].message, status="lost"), "unknown delivery status 'lost' (expected sent, delivered, printed, withheld, failed or undeliverable)"),
-    ("contacts for an unknown audience", fresh, ev.ContactsLoaded(audience="clients", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "unknown audience 'clients' for data-breach (audiences loaded during an incident: none)"),
-    ("contacts for a roster audience", fresh, ev.ContactsLoaded(audience="media", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "audience 'media' (Media) takes its contacts from the roster; only an audience declared `contacts: at_release` is loaded during an incident (this playbook has none)"),
+    ("contacts for an unknown audience", fresh, ev.ContactsLoaded(audience="clients", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "unknown audience 'clients' for data-breach (audiences loaded during an incident: customers)"),
+    ("contacts for a roster audience", fresh, ev.ContactsLoaded(audience="media", source="a.csv", contacts=[{"name": "Jan Kot", "email": "jan@example.com"}]), "audience 'media' (Media) takes its contacts from the roster; only an audience declared `contacts: at_release` is loaded during an incident (customers)"),
     ("cancel without a reason", fresh, ev.Cancelled(reason=""), "cancelling needs a reason"),
     ("close an active incident", fresh, ev.Closed(), "incident breach-1 is active; cannot close (possible now: resolve, cancel)"),
     ("raise once resolved", resolved, ev.LevelRaised(level="crisis"), "incident breach-1 is resolved"),
@@ -485,8 +506,14 @@ def raising_the_level_hands_roles_over() -> Desk:
 def a_new_holder_after_the_page_is_told() -> Desk:
     desk = Desk()
     desk.assemble()
+    desk.decide(ev.FactUpdated(facts=DATA_CATEGORIES))
     desk.decide(ev.LevelRaised(level="crisis"))
-    assert desk.sent("notice", person="krzysztof-mazur", step="role:spokesperson")
+    # the page has been answered, so the CEO taking the role over at crisis is not paged but
+    # briefed: the spokesperson faces the press in any language, whoever drafts the words
+    told = desk.sent("briefing", person="krzysztof-mazur", step="role:spokesperson")
+    assert told
+    assert all("Spokesperson" in m.text for m in told)
+    assert not desk.sent("page", person="krzysztof-mazur")
     assert desk.step("approve-regulator-notice") == "awaiting_approval"
     return desk
 
@@ -583,10 +610,13 @@ def times_are_filled_in_at_release() -> Desk:
 def a_promise_nobody_keeps_is_recorded_missed() -> Desk:
     desk = Desk().released_holding()  # update promised by 11:00; the update is not approved
     desk.wait(90)  # 75% of the two hours: the lead is reminded
-    assert desk.saw("Update to All staff promised by 11:00: 75% of the interval gone")
-    assert not desk.sent("notice", person="anna-kowalska", step="promise:media")
+    # the update's owner is reminded: media relations, who drafts it in the shipped library
+    assert desk.saw(
+        "Update to All staff promised by 11:00: 75% of the interval gone; Marcin Pietrzak reminded"
+    )
+    assert not desk.sent("notice", person="marcin-pietrzak", step="promise:media")
     desk.wait(95)  # the media heard 5 minutes later (the step's hold): so is their promise
-    assert desk.sent("notice", person="anna-kowalska", step="promise:media")
+    assert desk.sent("notice", person="marcin-pietrzak", step="promise:media")
     desk.wait(126)
     assert desk.saw("Promise missed: Media were promised an update by 11:05")
     missed = {m.audience: m for m in desk.incident.promises_missed}
@@ -767,8 +797,10 @@ def a_step_waits_for_the_facts_it_requires() -> Desk:
 
 
 def a_yes_or_no_fact_decides_what_a_statement_claims() -> Desk:
-    desk = Desk()
+    desk = Desk(book=boolean_contained())
     desk.assemble()
+    # the notice names the data concerned before anyone is asked to approve it
+    desk.decide(ev.FactUpdated(facts=DATA_CATEGORIES))
     desk.decide(ev.LevelRaised(level="crisis", by="anna-kowalska"))
 
     def notice(language: str) -> str:
@@ -776,13 +808,38 @@ def a_yes_or_no_fact_decides_what_a_statement_claims() -> Desk:
         assert draft is not None
         return " ".join(draft.texts[("regulator", language)].text.split())
 
-    assert "Measures taken: the incident is being investigated with external" in notice("en")
-    assert "contained" not in notice("en")
+    assert "Measures taken: work to contain the incident is under way, and" in notice("en")
+    assert "has been contained" not in notice("en")
     desk.decide(ev.FactUpdated(facts={"contained": "TRUE"}, by="anna-kowalska"))
     assert desk.incident.facts["contained"] == "true"
-    assert "the incident has been contained and is being investigated with" in notice("en")
-    assert "incydent został ograniczony i jest wyjaśniany z udziałem" in notice("pl")
+    assert "Measures taken: the incident has been contained, and it is" in notice("en")
+    assert "Podjęte działania: incydent został opanowany; sprawa" in notice("pl")
+    assert "trwają działania" not in notice("pl")
     assert desk.saw("Notice to the President of UODO (GDPR art. 33) v2 drafted")
+    return desk
+
+
+def a_correction_drafted_mid_release_holds_the_rest_for_its_approvers() -> Desk:
+    """Staff heard v1; a fact changes before the media's turn: the media never get the
+    correction unapproved, nor the words we no longer stand by, but v2 once approved."""
+    desk = Desk().approved_holding()
+    desk.decide(ev.FactUpdated(facts={"what_happened": "a leak of delivery addresses"}))
+    assert desk.saw("Holding statement: correction v2")
+    desk.wait(10)  # the 10 minutes' cap is over: the media would be next
+    assert desk.saw(
+        "Release the holding statement, staff first: Media waits for approval of "
+        "Holding statement v2"
+    )
+    assert not desk.sent("statement", audience="media")
+    desk.approve()
+    (v1_staff, v2_staff, v2_media) = dict.fromkeys(
+        (r.version, r.audience, frozenset(p for _, p in r.approved_by))
+        for r in desk.incident.statements["holding"].releases
+    )
+    assert v1_staff == (1, "employees", frozenset(APPROVERS))
+    assert v2_staff == (2, "employees", frozenset(APPROVERS))
+    assert v2_media == (2, "media", frozenset(APPROVERS))
+    assert desk.sent("statement", audience="media", version=2)
     return desk
 
 
@@ -855,6 +912,9 @@ def a_release_waits_for_contacts_given_during_the_incident() -> Desk:
     book = with_audience("customers", groups=(), contacts_at_release=True)
     desk = Desk(book=book).released_holding()
     desk.decide(ev.LevelRaised(level="crisis", by="anna-kowalska"))
+    desk.decide(ev.FactUpdated(facts=DATA_CATEGORIES))  # the notices' `requires_facts`
+    desk.approve("regulator-notice")  # the letter goes once UODO has been notified
+    assert desk.step("notify-regulator") == "done"
     desk.approve("customer-notice")
     assert desk.step("notify-customers") == "released"
     assert desk.incident.steps["notify-customers"].waits_for_contacts == "customers"
@@ -1029,6 +1089,7 @@ SCENARIOS: list[Callable[[], Desk]] = [
     a_step_waits_for_the_facts_it_requires,
     a_release_waits_for_contacts_given_during_the_incident,
     a_yes_or_no_fact_decides_what_a_statement_claims,
+    a_correction_drafted_mid_release_holds_the_rest_for_its_approvers,
     a_closing_message_is_said_on_resolve_once_approved,
     a_hold_never_cuts_the_ten_minute_cap_short,
     a_failed_message_fails_over,

@@ -97,7 +97,9 @@ def test_every_objective_of_both_drills_is_rated_by_the_documented_rules(tmp_pat
         "team-assembled": ("S", "met after an escalation (8m of 10m)"),
         "neighbours-informed": ("P", "met with no escalation (4m of 30m)"),
         "staff-first": ("P", "met with no escalation"),
-        "press-answered": ("M", "partially met"),
+        # the media desk (media relations, not the spokesperson) answers both of the radio's
+        # calls, the spokesperson's hand-over at +45m notwithstanding
+        "press-answered": ("P", "met with no escalation (13m of 30m)"),
         "acked-on-target": ("U", "not met"),
     }
     breach = run("breach-drill-q4", tmp_path / "breach")["objectives"]
@@ -194,17 +196,16 @@ def test_a_silent_spokesperson_shows_the_escalation_and_its_cost(tmp_path: Path)
     )
     assert plan_row(report, silent["title"])["responsible"] == "Crisis lead (Anna Kowalska)"
     assert plan_row(report, silent["title"])["due"] == "2026-11-06"
-    # the CEO takes the role over at level major and never acknowledges: the radio's call-back
-    # goes unanswered although its words were approved
+    # the CEO takes the role over at level major and never acknowledges; the radio's call-back
+    # is the media desk's now (media relations), so it is answered and costs nothing
     ceo = area(report, "New spokesperson Krzysztof Mazur never acknowledged")
     assert "At +45m the level rose to major" in ceo["observation"]
-    assert (
-        "#2 Rafał Górski, Radio Manufaktura FM asked at +40m, deadline +1h, never answered "
-        "although qa:smoke-toxic was approved" in ceo["analysis"]
-    )
-    assert ceo["root cause"].startswith(
+    callback = report["inquiries"][1]
+    assert (callback["status"], callback["within deadline"]) == ("answered", "yes")
+    assert ceo["analysis"] == "Cost: none measured."
+    assert ceo["root cause"] == (
         "Krzysztof Mazur was told by a notice, with nothing to acknowledge, when the role changed "
-        "hands at +45m; the reminder for inquiry #2 at +50m went to Krzysztof Mazur"
+        "hands at +45m"
     )
     assert ceo["corrective action"] == (
         "page whoever takes over as Spokesperson at level major, and rehearse the hand-over "
@@ -287,6 +288,7 @@ def test_a_broken_scenario_is_reported_with_its_position(tmp_path: Path) -> None
 def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> None:
     """The interlock against the real SMTP server and the Twilio stand-in: the playbook's
     audiences list the press, customers and the regulator; only the participant hears."""
+    from dataclasses import replace
     from datetime import timedelta
 
     from aiosmtpd.controller import Controller
@@ -310,7 +312,7 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
     smtp = Controller(inbox, hostname="127.0.0.1", port=port)
     smtp.start()
     library = load_library([LIBRARY], LIBRARY / "roster.yaml")
-    spec, _ = library.scenarios["breach-drill-q4"]
+    spec, source = library.scenarios["breach-drill-q4"]
     store = SqliteStore.open(tmp_path / "live.db")
     try:
         with TwilioStandIn() as twilio:
@@ -329,7 +331,12 @@ def test_live_exercise_reaches_no_one_but_its_participants(tmp_path: Path) -> No
             )
             clock = VirtualClock(spec.start)
             runtime = Runtime(store, clock, {"sms": sms, "email": email}, concurrency=1)
-            snapshot = Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml")
+            # as `warroom exercise` captures it: the drill's contact list is read next to it
+            snapshot = replace(
+                Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml"),
+                scenario_file=source.file,
+                scenario_text=Path(source.file).read_text(encoding="utf-8"),
+            )
             # Piotr (legal on call) is the live participant; the others are simulated
             result = Exercise(spec, snapshot, runtime, participants=("piotr-zielinski",)).run()
             email.close()

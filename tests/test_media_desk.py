@@ -27,6 +27,7 @@ from warroom.engine.suggest import score, suggest
 from warroom.errors import CommandRejected, UsageError
 from warroom.library import load_library
 from warroom.playbook.model import PressConference
+from warroom.playbook.segments import count_segments
 from warroom.press import briefing_pack, press_release
 from warroom.runtime.snapshot import Snapshot
 from warroom.server.board import WORDS, build
@@ -314,9 +315,11 @@ def test_half_the_time_pages_the_owner_and_the_deadline_escalates() -> None:
     desk.at(15).decide(ev.TimerFired(timer="inquiry-half:1", token=half.token, by="timer"))
     reminders = [e for e in desk.effects if isinstance(e, SendMessage) and e.purpose == "notice"]
     assert {e.person for e in reminders} == {"marcin-pietrzak"}  # media relations owns it
-    assert (
-        "Media inquiry #1 from Magdalena Kubiak, Dziennik Finansowy is yours" in reminders[0].text
+    sms = next(e.text for e in reminders if e.channel == "sms")
+    assert sms.startswith(  # in Marcin's language, what happened in the first line
+        "[warroom] Pytanie mediów #1 od Magdalena Kubiak, Dziennik Finansowy, termin 09:30: "
     )
+    assert count_segments(sms).segments <= 2
     desk.at(30).decide(ev.TimerFired(timer="inquiry-due:1", token=due.token, by="timer"))
     assert any("past its deadline unanswered; escalated to" in n for n in desk.notes)
 

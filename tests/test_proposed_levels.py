@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from test_decide import BOOK, FACTS, T0, TEAM, Desk
+from test_decide import BOOK, DATA_CATEGORIES, FACTS, T0, TEAM, Desk
 from typer.testing import CliRunner
 
 from warroom.channels.testing import RecordingChannel
@@ -24,6 +24,7 @@ from warroom.engine import events as ev
 from warroom.engine.levels import speaks_outside
 from warroom.engine.replies import Reply, parse_reply
 from warroom.errors import CommandRejected
+from warroom.playbook.segments import count_segments
 from warroom.runtime.clock import VirtualClock
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -37,8 +38,10 @@ EWA = "ewa-wisniewska"  # the spokesperson, who does not confirm levels
 
 def proposed() -> Desk:
     """Legal and security answer only after the ladder's second rung raised the level at
-    +20m; then whoever holds a role by then answers, and the team is assembled."""
-    desk = Desk()
+    +20m; then whoever holds a role by then answers, and the team is assembled. The data
+    concerned is known from the start, so the GDPR notices wait for nothing but the level
+    (their `requires_facts` are met)."""
+    desk = Desk(facts={**FACTS, **DATA_CATEGORIES})
     desk.assemble(CRISIS_LEAD, EWA)
     desk.wait(21)
     paged = [desk.incident.roles[name] for name in BOOK.audiences["crisis-team"].roles]
@@ -57,7 +60,8 @@ def test_a_rung_proposes_the_level_and_outside_audiences_wait() -> None:
     # the crisis lead is asked, with a code to reply
     (ask,) = [m for m in desk.sent("level") if m.channel == "sms"]
     assert ask.person == CRISIS_LEAD
-    assert f"Odpowiedz POTWIERDZAM POZIOM {ask.code}" in ask.text  # Anna reads Polish
+    assert f"POTWIERDZAM POZIOM {ask.code}; bez odpowiedzi: incident." in ask.text  # Polish
+    assert count_segments(ask.text).segments <= 2
     # the holding statement (incident level) goes on; the GDPR notices wait, undrafted
     assert desk.step("approve-holding") == "awaiting_approval"
     for step in ("approve-regulator-notice", "approve-customer-notice"):
@@ -101,7 +105,7 @@ def test_nothing_to_confirm_without_a_proposal() -> None:
 
 
 def test_a_person_raising_the_level_is_not_a_proposal() -> None:
-    desk = Desk()
+    desk = Desk(facts={**FACTS, **DATA_CATEGORIES})
     desk.assemble()
     desk.decide(ev.LevelRaised(level="crisis", reason="data confirmed", by=CRISIS_LEAD))
     assert desk.incident.proposed_level == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,14 @@ def report(folder: Path) -> dict[str, Any]:
 
 
 def setup(seed: int = 3) -> Setup:
-    spec = validate_source(ScenarioSpec, load_yaml(LIBRARY / "exercises" / f"{DRILL}.yaml"))
-    snapshot = Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml")
+    drill = LIBRARY / "exercises" / f"{DRILL}.yaml"
+    spec = validate_source(ScenarioSpec, load_yaml(drill))
+    # as `warroom exercise` captures it: the drill's contact list is read next to the drill
+    snapshot = replace(
+        Snapshot.capture(LIBRARY / "data-breach.yaml", LIBRARY / "roster.yaml"),
+        scenario_file=str(drill),
+        scenario_text=drill.read_text(encoding="utf-8"),
+    )
     return Setup(spec, snapshot, seed, spec.start, timedelta(days=28))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from warroom.durations import format_duration
 from warroom.engine.assignment import role_filter
+from warroom.engine.sizing import oversized_texts
 from warroom.errors import Diagnostic, InvalidInput, NotFound, Severity
 from warroom.exercise.schema import ContactsInjectSpec, ScenarioSpec
 from warroom.playbook.compile import compile_playbook
@@ -165,6 +166,10 @@ def _load_one(library: Library, source: Source) -> list[Diagnostic]:
     if playbook.id in library.playbooks:
         other = library.playbooks[playbook.id][1].file
         return [source.diagnostic(("playbook",), f"playbook id also used in {other}")]
+    found += [
+        source.diagnostic(path, message, severity=Severity.WARNING)
+        for path, message in oversized_texts(playbook)
+    ]
     if library.roster is not None:
         found += check_against_roster(playbook, source, library.roster)
     if any(d.severity is Severity.ERROR for d in found):

@@ -36,6 +36,7 @@ from warroom.cli import (
 from warroom.durations import format_duration
 from warroom.engine import events as ev
 from warroom.engine.approval import second_person_needed
+from warroom.engine.assignment import role_filter
 from warroom.engine.contact_lists import contact_row
 from warroom.engine.effects import SendMessage
 from warroom.engine.levels import confirming_roles, waits_for_confirmation
@@ -50,7 +51,7 @@ from warroom.errors import StoreError, UsageError
 from warroom.library import default_library, default_roster
 from warroom.playbook.facts import to_fill_in
 from warroom.roster.load import read_contact_list
-from warroom.roster.model import Roster
+from warroom.roster.model import Person, Roster
 from warroom.runtime.links import ActionLinks
 from warroom.runtime.runtime import Runtime
 from warroom.runtime.snapshot import Snapshot
@@ -425,6 +426,16 @@ def _name(state: Incident, person: str | None) -> str:
     return found.name if found else "nobody"
 
 
+def _covers(state: Incident, role_id: str, person: Person | None) -> str:
+    """Which of the languages the role must speak its holder covers, and which nobody does."""
+    needed = role_filter(state.playbook, role_id, state.facts).languages
+    if not needed:
+        return "-"
+    spoken = set(person.languages) if person else set()
+    shown = [lang if lang in spoken else f"[red]{lang} not covered[/red]" for lang in needed]
+    return ", ".join(shown)
+
+
 def _print_status(
     state: Incident, now: datetime, counts: dict[str, int], recent: list[Any]
 ) -> None:
@@ -452,12 +463,17 @@ def _print_status(
             f"unanswered page. Its pages go out; statements to outside audiences wait until "
             f"{named} confirms: `warroom confirm-level --as {first}`"
         )
-    roles = Table("role", "person", "acknowledged", title="Roles", title_justify="left")
+    roles = Table(
+        "role", "person", "acknowledged", "languages", title="Roles", title_justify="left"
+    )
     for role_id, role in state.roles.items():
         person = state.roster.people.get(role.person or "")
         acked = f"{role.acked_at.astimezone(zone):%H:%M}" if role.acked_at else "-"
         roles.add_row(
-            book.roles[role_id].title, escape(person.name) if person else "[red]nobody[/red]", acked
+            book.roles[role_id].title,
+            escape(person.name) if person else "[red]nobody[/red]",
+            acked,
+            _covers(state, role_id, person),
         )
     out.print(roles)
     steps = Table("step", "state", "SLA", title="Steps", title_justify="left")

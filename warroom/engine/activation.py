@@ -4,7 +4,7 @@ people from the roster, and a person can be put into a role by hand.
 
 from __future__ import annotations
 
-from warroom.engine import approval, eligibility, identity, paging, steps, versions
+from warroom.engine import approval, eligibility, handover, identity, paging, steps, versions
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import assign_roles, role_candidates
 from warroom.engine.context import Ctx
@@ -85,4 +85,6 @@ def reassigned(ctx: Ctx, event: Reassigned) -> None:
         f"{event.by or 'unknown'}{caveat}{identity.entered(ctx, event, event.by)}"
     )
     paging.page_new_holder(ctx, event.role, event.person)
+    if handover.speaks_for_us(ctx, event.role) and handover.anything_said(ctx):
+        handover.brief(ctx, event.role, event.person, was)
     approval.ask_new_holder(ctx, event.role, was)

@@ -11,8 +11,8 @@ from warroom.engine import identity, release, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.context import Ctx
 from warroom.engine.events import Approved, Rejected
+from warroom.engine.notices import approval_text, rejected_text
 from warroom.engine.registry import handles
-from warroom.engine.render import approval_text
 from warroom.engine.state import About, Draft, Incident, StatementState
 from warroom.errors import CommandRejected
 from warroom.playbook.model import Action, Step
@@ -86,7 +86,7 @@ def ask(ctx: Ctx, statement: StatementState, step: Step, role: str, person: str)
     )
     subject = f"[warroom] Approve {spec.title} v{draft.version}"
     for channel in contact.channels():
-        text = approval_text(ctx.inc, statement.id, draft, code, channel)
+        text = approval_text(ctx.inc, statement.id, draft, code, channel, contact.language or "en")
         ctx.send(contact, channel, text, subject, about)
     ctx.note(
         f"{spec.title} v{draft.version}: approval requested from {contact.name} "
@@ -193,6 +193,7 @@ def approval_complete(ctx: Ctx, statement: StatementState) -> None:
             steps.finish(ctx, step, state, "approve")
     if draft.correction:
         release.release_correction(ctx, statement)
+        release.resume_after_approval(ctx, statement)
 
 
 @handles(Rejected)
@@ -212,10 +213,8 @@ def rejected(ctx: Ctx, event: Rejected) -> None:
     owner = ctx.inc.holder(spec.owner) if spec.owner else None
     if owner is not None:
         contact = ctx.inc.roster.person(owner).contact()
-        text = (
-            f"[warroom] {spec.title} v{draft.version} was rejected by "
-            f"{ctx.name(event.person)}: {event.reason}. Revise the facts "
-            f"(warroom fact NAME=VALUE); a new version goes to the approvers."
+        text = rejected_text(
+            spec.title, draft.version, ctx.name(event.person), event.reason, contact.language or ""
         )
         key = f"rejected-{statement.id}-v{draft.version}-{len(draft.rejections)}"
         subject = f"[warroom] {spec.title} rejected"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from warroom.playbook import templates
-from warroom.playbook.model import Playbook
+from warroom.playbook.model import Action, Playbook
 from warroom.roster.model import Assignment, Candidate, Contact, Roster, assign
 
 
@@ -27,19 +27,57 @@ class RoleFilter:
         return [*self.require_tags, *(f"speaks {lang}" for lang in self.languages)]
 
 
+def addressed_languages(playbook: Playbook, role_id: str) -> tuple[str, ...]:
+    """Every language the role speaks to the outside in: its statements' audiences (an
+    audience's own `language`, else every language of the playbook, since each recipient is
+    written to in theirs), and, for the media desk's owner, every language of the playbook
+    (a journalist's inquiry comes in any of them). Empty for a role that addresses nobody."""
+    found: dict[str, None] = {}
+    everything = dict.fromkeys(playbook.languages)
+    if playbook.media_desk.owner == role_id or _speaks_for_us(playbook, role_id):
+        found.update(everything)
+    for sid, statement in playbook.statements.items():
+        if statement.owner != role_id:
+            continue
+        if statement.media:
+            found.update(everything)
+        for step in playbook.steps:
+            if step.statement != sid or step.action is not Action.SEND:
+                continue
+            for aid in step.to:
+                language = playbook.audiences[aid].language
+                found.update({language: None} if language else everything)
+    return tuple(lang for lang in playbook.languages if lang in found)
+
+
+def _speaks_for_us(playbook: Playbook, role_id: str) -> bool:
+    """A role that owns no words but must speak the audiences' language (`speaks: "{{
+    language }}"`, the spokesperson beside a media-relations desk) faces all of them: the
+    press conference and the interview are in whichever language the journalist asks."""
+    return any("language" in value for value in playbook.roles[role_id].speaks)
+
+
 def role_filter(playbook: Playbook, role_id: str, facts: Mapping[str, str]) -> RoleFilter:
     """Render a role's `speaks` and `exclude` against the incident's facts.
 
     Facts not given yet render as empty, so `exclude: ["{{ implicated }}"]` excludes nobody
-    until someone is named, and an empty language requirement is dropped.
+    until someone is named, and an empty language requirement is dropped. `{{ language }}`
+    stands for each language the role addresses (the playbook's first, if it addresses none):
+    a spokesperson fronting a Polish press audience must speak Polish.
     """
     role = playbook.roles[role_id]
     context: dict[str, object] = dict.fromkeys(playbook.facts, "")
     context.update({k: v for k, v in facts.items() if k in playbook.facts})
-    context["language"] = playbook.languages[0]
+    languages = addressed_languages(playbook, role_id) or playbook.languages[:1]
 
     def rendered(values: tuple[str, ...]) -> tuple[str, ...]:
-        out = (templates.render(v, context) if "{" in v else v for v in values)
+        out = []
+        for value in values:
+            if "{" not in value:
+                out.append(value)
+                continue
+            for language in languages:
+                out.append(templates.render(value, {**context, "language": language}))
         return tuple(dict.fromkeys(v for v in out if v))
 
     return RoleFilter(tuple(role.require_tags), rendered(role.speaks), rendered(role.exclude))

@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from warroom.engine.context import Ctx
 from warroom.engine.effects import StartTimer, Timer, TimerKind
+from warroom.engine.notices import inquiry_text
 from warroom.engine.render import PRESS
-from warroom.engine.state import Inquiry
+from warroom.engine.state import About, Inquiry
 from warroom.errors import CommandRejected
 
 
@@ -58,23 +59,11 @@ def inquiry_timer(ctx: Ctx, timer: Timer) -> None:
         return
     owner = ctx.inc.holder(inquiry.owner)
     due = local(ctx, inquiry.deadline)
-    hint = f" Suggested: {inquiry.suggestion}." if inquiry.suggestion else ""
-    text = (
-        f"[warroom] Media inquiry #{inquiry.number} from {who(inquiry)} is yours "
-        f'({inquiry.owner}) and due at {due}: "{inquiry.question}"{hint} '
-        f"Answer: warroom inquiry answer {inquiry.number} --with ..."
-    )
     if timer.kind is TimerKind.INQUIRY_HALF:
         if owner is None:
             ctx.note(f"Inquiry #{inquiry.number}: half its time gone; nobody holds {inquiry.owner}")
             return
-        ctx.notify(
-            ctx.inc.roster.person(owner).contact(),
-            PRESS,
-            text,
-            f"[warroom] Inquiry #{inquiry.number} due at {due}",
-            f"inquiry{inquiry.number}-half",
-        )
+        remind(ctx, inquiry, owner, "half", f"[warroom] Inquiry #{inquiry.number} due at {due}")
         ctx.note(f"Inquiry #{inquiry.number}: half its time gone; {ctx.name(owner)} reminded")
         return
     people = _ladder(ctx, inquiry.owner, owner)
@@ -83,13 +72,26 @@ def inquiry_timer(ctx: Ctx, timer: Timer) -> None:
         f"escalated to {', '.join(sorted(ctx.name(p) for p in people)) or 'nobody'}"
     )
     for person in sorted(people):
-        ctx.notify(
-            ctx.inc.roster.person(person).contact(),
-            PRESS,
-            text.replace(" is yours", " is overdue; it is"),
-            f"[warroom] Inquiry #{inquiry.number} overdue",
-            f"inquiry{inquiry.number}-overdue",
+        remind(ctx, inquiry, person, "overdue", f"[warroom] Inquiry #{inquiry.number} overdue")
+
+
+def remind(ctx: Ctx, inquiry: Inquiry, person: str, kind: str, subject: str) -> None:
+    """One reminder about an inquiry, in the person's language, on each of their channels."""
+    contact = ctx.inc.roster.person(person).contact()
+    about = About("notice", PRESS, f"inquiry{inquiry.number}-{kind}")
+    for channel in contact.channels():
+        text = inquiry_text(
+            kind,
+            number=inquiry.number,
+            who=who(inquiry),
+            role=inquiry.owner or "",
+            due=local(ctx, inquiry.deadline)[-5:],  # the hour: an inquiry is due today
+            question=inquiry.question,
+            suggestion=inquiry.suggestion,
+            language=contact.language or "",
+            channel=channel,
         )
+        ctx.send(contact, channel, text, subject, about)
 
 
 def _ladder(ctx: Ctx, role: str, owner: str | None) -> set[str]:

@@ -20,7 +20,7 @@ class SendMessage:
 
     message: str
     key: str
-    purpose: str  # page | approval | statement | notice
+    purpose: str  # page | approval | statement | notice | level | briefing
     step: str
     channel: str
     address: str

@@ -1,6 +1,6 @@
-"""Who may hold a role in a running incident: the tags the role requires, and four eyes (one
-person never approves one statement twice). `assign` and `ack --take-over` both ask here, so
-a role cannot reach someone by one door that the other refuses.
+"""Who may hold a role in a running incident: the tags and languages the role requires, and
+four eyes (one person never approves one statement twice). `assign` and `ack --take-over`
+both ask here, so a role cannot reach someone by one door that the other refuses.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from warroom.engine.context import Ctx
 
 
 def refusals(ctx: Ctx, role_id: str, person_id: str) -> list[str]:
-    """Why `person_id` must not hold `role_id`: a tag the role requires, or a statement they
-    would then approve twice (four eyes). Empty when nothing stands in the way."""
+    """Why `person_id` must not hold `role_id`: a tag or a language the role requires, or a
+    statement they would then approve twice (four eyes). Empty when nothing stands in the
+    way."""
     person = ctx.known_person(person_id)
-    reasons = [
-        f"lacks tag {tag}"
-        for tag in role_filter(ctx.book, role_id, ctx.inc.facts).require_tags
-        if tag not in person.tags
+    demands = role_filter(ctx.book, role_id, ctx.inc.facts)
+    reasons = [f"lacks tag {tag}" for tag in demands.require_tags if tag not in person.tags]
+    reasons += [
+        f"does not speak {lang}" for lang in demands.languages if lang not in person.languages
     ]
     titles, roles = [], []
     for spec in ctx.book.statements.values():

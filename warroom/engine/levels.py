@@ -10,7 +10,7 @@ request they are sent). A level raised by a person (`warroom raise`) is not a pr
 
 from __future__ import annotations
 
-from warroom.engine import approval, eligibility, identity, paging, steps
+from warroom.engine import approval, eligibility, handover, identity, paging, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import role_candidates
 from warroom.engine.context import Ctx
@@ -204,7 +204,10 @@ def take_over_tiers(ctx: Ctx, previous: str, level: str) -> None:
         was = holder.person
         holder.person, holder.acked_at = chosen.person.id, None
         holder.tried.append(chosen.person.id)
-        if not paging.page_new_holder(ctx, role_id, chosen.person.id):
+        paged = paging.page_new_holder(ctx, role_id, chosen.person.id)
+        if handover.speaks_for_us(ctx, role_id):
+            handover.brief(ctx, role_id, chosen.person.id, was)
+        elif not paged:
             tell_new_holder(ctx, role_id, chosen.person.id, level)
         approval.ask_new_holder(ctx, role_id, was)
 
@@ -236,6 +239,6 @@ def ask_to_confirm(ctx: Ctx, level: str) -> None:
             f"code {code}"
         )
         for channel in contact.channels():
-            text = confirm_level_text(inc, level, code, contact.language or "en")
+            text = confirm_level_text(inc, level, code, contact.language or "en", channel)
             about = About("level", f"level:{level}", f"confirm-{level}-{code}", code=code)
             ctx.send(contact, channel, text, f"[warroom] Confirm level {level}?", about)

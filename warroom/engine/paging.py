@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from warroom.durations import format_duration as _span
-from warroom.engine import approval, eligibility, identity, levels, steps
+from warroom.engine import approval, eligibility, handover, identity, levels, steps
 from warroom.engine import lifecycles as lc
 from warroom.engine.assignment import role_candidates
 from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import Acknowledged, EscalationRequested
+from warroom.engine.notices import page_text
 from warroom.engine.registry import handles
-from warroom.engine.render import page_text
 from warroom.engine.state import About, StepState
 from warroom.errors import CommandRejected
 from warroom.playbook.model import Escalation, Step
@@ -70,7 +70,7 @@ def page(
     subject = f"[warroom] {ctx.book.title}: {step.title}"
     sent = 0
     for channel in channels or contact.channels():
-        text = page_text(ctx.inc, step, role_title, code, contact.language or "en")
+        text = page_text(ctx.inc, step, role_title, code, contact.language or "en", channel)
         sent += bool(ctx.send(contact, channel, text, subject, about))
     if sent:
         who = contact.name + (f" ({role_title})" if role else "")
@@ -162,6 +162,8 @@ def take_over(ctx: Ctx, step: Step, event: Acknowledged) -> None:
         f"{ctx.book.roles[role].title}: {ctx.name(event.person)} takes over from {previous} "
         f"(ack --take-over){identity.entered(ctx, event, event.person)}"
     )
+    if handover.speaks_for_us(ctx, role) and handover.anything_said(ctx):
+        handover.brief(ctx, role, event.person, was)
     approval.ask_new_holder(ctx, role, was)
 
 
@@ -337,6 +339,8 @@ def next_candidates(ctx: Ctx, step: Step, state: StepState) -> None:
             f"{chosen.person.name} (candidate {rank}, {chosen.selector})"
         )
         page(ctx, step, state, chosen.person.contact(), role)
+        if handover.speaks_for_us(ctx, role) and handover.anything_said(ctx):
+            handover.brief(ctx, role, chosen.person.id, was)
         approval.ask_new_holder(ctx, role, was)
 
 

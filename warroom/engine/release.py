@@ -12,11 +12,10 @@ from warroom.engine.context import Ctx
 from warroom.engine.effects import Timer, TimerKind
 from warroom.engine.events import DeliveryReported
 from warroom.engine.lifecycles import MessagePhase
+from warroom.engine.notices import approval_text, page_text
 from warroom.engine.registry import Admit, handles
 from warroom.engine.render import (
-    approval_text,
     fill,
-    page_text,
     promises,
     update_interval,
 )
@@ -78,6 +77,18 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
                 ctx.note(f"{step.title}: {contacts_wait(spec.id, spec.title)}")
             return  # `warroom contacts load` resumes it: see `contact_lists`
         state.waits_for_contacts = ""
+        approvers = ctx.book.statements[statement.id].approvers
+        if approvers and not statement.approved(approvers):
+            # a fact changed mid-release and its correction replaced the approved version:
+            # the audiences still to hear it wait for the correction's approvers
+            if state.waits_for_approval != draft.version:
+                state.waits_for_approval = draft.version
+                ctx.note(
+                    f"{step.title}: {spec.title} waits for approval of "
+                    f"{ctx.book.statements[statement.id].title} v{draft.version}"
+                )
+            return  # `approval_complete` resumes it
+        state.waits_for_approval = 0
         state.audiences_released += 1
         state.pending = set(release_audience(ctx, step.id, statement, draft, audience))
         state.unsettled = len(state.pending)
@@ -88,6 +99,17 @@ def release_next(ctx: Ctx, step: Step, state: StepState) -> None:
                 state.hold_until = ctx.now + step.hold
             return
     steps.finish(ctx, step, state)
+
+
+def resume_after_approval(ctx: Ctx, statement: StatementState) -> None:
+    """Send steps held mid-release by a correction go on to their remaining audiences."""
+    draft = _draft(statement)
+    for step in ctx.book.steps:
+        state = ctx.inc.steps[step.id]
+        if step.statement == statement.id and lc.releasing(state) and state.waits_for_approval:
+            if draft.version not in state.released_versions:
+                state.released_versions.append(draft.version)
+            release_next(ctx, step, state)
 
 
 def contacts_wait(audience: str, title: str) -> str:
@@ -284,7 +306,7 @@ def text_for(ctx: Ctx, message: MessageState, channel: str) -> tuple[str | None,
         step = book.step(message.step)
         role = ctx.inc.steps[step.id].paged.get(message.person or "")
         title = book.roles[role].title if role else "escalation contact"
-        text = page_text(ctx.inc, step, title, message.code, message.language or "en")
+        text = page_text(ctx.inc, step, title, message.code, message.language or "en", channel)
         return text, f"[warroom] {book.title}: {step.title}"
     statement = ctx.inc.statements.get(message.statement or "")
     if statement is None or statement.draft is None:
@@ -293,7 +315,8 @@ def text_for(ctx: Ctx, message: MessageState, channel: str) -> tuple[str | None,
     if message.purpose == "approval" and message.code:
         if draft.version != message.version:
             return None, ""
-        return approval_text(ctx.inc, statement.id, draft, message.code, channel), (
+        language = message.language or "en"
+        return approval_text(ctx.inc, statement.id, draft, message.code, channel, language), (
             f"[warroom] Approve {book.statements[statement.id].title} v{draft.version}"
         )
     if message.purpose != "statement":

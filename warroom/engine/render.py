@@ -1,4 +1,5 @@
-"""Texts the engine sends: statements rendered from the playbook, and its own pages.
+"""Texts the engine sends: statements rendered from the playbook (its own words to the team
+are in `notices`).
 
 A draft is rendered for every audience and language at once and frozen: approvers approve
 those exact texts, and the release sends them, even if a fact changes in between (a change
@@ -12,22 +13,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from warroom.engine.state import Draft, Incident, RenderedText
+from warroom.engine.state import Incident, RenderedText
 from warroom.playbook import templates
-from warroom.playbook.model import Action, Playbook, Step
+from warroom.playbook.model import Action, Playbook
 
 DEFAULT_UPDATE_INTERVAL = timedelta(hours=1)
-
-PAGE_TEXT = {
-    "en": (
-        "[warroom] {title} ({level}), incident {incident}: you are {role} for "
-        "'{step}'. Reply ACK {code} to acknowledge."
-    ),
-    "pl": (
-        "[warroom] {title} ({level}), incydent {incident}: pełnisz rolę {role} w kroku "
-        "'{step}'. Odpowiedz ACK {code}, aby potwierdzić."
-    ),
-}
 
 
 def update_interval(book: Playbook, audience: str) -> timedelta:
@@ -161,18 +151,6 @@ def draft_statement(
     return texts
 
 
-def page_text(incident: Incident, step: Step, role: str, code: str, language: str) -> str:
-    template = PAGE_TEXT.get(language, PAGE_TEXT["en"])
-    return template.format(
-        title=incident.playbook.title,
-        level=incident.level,
-        incident=incident.id,
-        role=role,
-        step=step.title,
-        code=code,
-    )
-
-
 CONFIRM_LEVEL_TEXT = {
     "en": (
         "[warroom] {title}, incident {incident}: nobody answered, and the escalation ladder "
@@ -190,8 +168,21 @@ CONFIRM_LEVEL_TEXT = {
 organisation decides, not a timer."""
 
 
-def confirm_level_text(incident: Incident, level: str, code: str, language: str) -> str:
-    template = CONFIRM_LEVEL_TEXT.get(language, CONFIRM_LEVEL_TEXT["en"])
+CONFIRM_LEVEL_SMS = {
+    "en": "[warroom] {title}: level {level} proposed. Reply CONFIRM {code}; no reply keeps "
+    "{confirmed}.",
+    "pl": "[warroom] {title}: poziom {level}? POTWIERDZAM POZIOM {code}; bez odpowiedzi: "
+    "{confirmed}.",
+}
+"""The same request within two SMS segments (`warroom.engine.sizing` checks it); the e-mail
+says the whole of it."""
+
+
+def confirm_level_text(
+    incident: Incident, level: str, code: str, language: str, channel: str = "email"
+) -> str:
+    texts = CONFIRM_LEVEL_SMS if channel == "sms" else CONFIRM_LEVEL_TEXT
+    template = texts.get(language, texts["en"])
     return template.format(
         title=incident.playbook.title,
         incident=incident.id,
@@ -199,26 +190,3 @@ def confirm_level_text(incident: Incident, level: str, code: str, language: str)
         code=code,
         confirmed=incident.confirmed_level,
     )
-
-
-def approval_text(
-    incident: Incident, statement_id: str, draft: Draft, code: str, channel: str
-) -> str:
-    """An SMS asks for a yes or no; an e-mail carries every rendering to be approved."""
-    spec = incident.playbook.statements[statement_id]
-    head = (
-        f"[warroom] {incident.playbook.title}, incident {incident.id}: approve "
-        f"{spec.title} v{draft.version}? Reply APPROVE {code} or REJECT {code} <reason>."
-    )
-    if channel == "sms":
-        return head
-    parts = [head, ""]
-    for (audience, language), rendered in draft.texts.items():
-        parts += [
-            f"--- {audience} ({language}) ---",
-            marked(rendered.subject),
-            "",
-            marked(rendered.text),
-            "",
-        ]
-    return "\n".join(parts).rstrip()

@@ -55,6 +55,9 @@ class StepState:
     """The `contacts: at_release` audience whose list this send step waits for, if any."""
     waits_for_facts: tuple[str, ...] = ()
     """The `requires_facts` the step was last seen waiting for: said once on the timeline."""
+    waits_for_approval: int = 0
+    """The version (a correction drafted mid-release) the rest of this send step's audiences
+    wait to see approved: never released to them on fewer approvers than it needs."""
     hold_until: datetime | None = None
     """A send step's `hold`: the next audience goes no earlier than this, however soon the
     previous one's messages are reported sent."""

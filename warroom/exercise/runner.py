@@ -115,6 +115,9 @@ class Exercise:
 
     def start(self) -> str:
         spec = self.scenario
+        for inject in spec.injects:
+            if inject.contacts is not None:
+                self._contacts_file(inject.contacts.csv)  # refused before anything is started
         playbook, _ = self.snapshot.compile()
         outcome = self.runtime.activate(
             self.snapshot,
@@ -264,14 +267,27 @@ class Exercise:
                 self._submit(ev.NoteAdded(text=inject.note, by=by), by)
             elif inject.contacts is not None:
                 given = inject.contacts
-                path = Path(os.path.normpath(Path(self.snapshot.scenario_file).parent / given.csv))
-                rows = [contact_row(c) for c in read_contact_list(path)]
+                rows = [contact_row(c) for c in read_contact_list(self._contacts_file(given.csv))]
                 loaded = ev.ContactsLoaded(
                     audience=given.audience, source=given.csv, contacts=rows, by=by
                 )
                 self._submit(loaded, by)
 
         return perform
+
+    def _contacts_file(self, csv: str) -> Path:
+        """The scenario names its lists relative to itself, as a roster does: a snapshot that
+        does not know where the scenario lives would read them from wherever the process runs,
+        so it is refused instead."""
+        if Path(csv).is_absolute():
+            return Path(csv)
+        if not self.snapshot.scenario_file:
+            raise UsageError(
+                f"exercise {self.scenario.exercise}: the contacts inject's csv {csv!r} is "
+                "relative to the scenario file, but this exercise was started without it "
+                "(give the snapshot its scenario_file)"
+            )
+        return Path(os.path.normpath(Path(self.snapshot.scenario_file).parent / csv))
 
     # -- simulated people ------------------------------------------------------------------
 

@@ -135,6 +135,14 @@ def compile_playbook(source: Source) -> tuple[Playbook, list[Diagnostic]]:
     return playbook, found.items
 
 
+def longest_value(max_length: int | None, default: str | None, fill: str) -> str:
+    """A fact at its longest, for sizing: `max_length` characters, else as long as its
+    default, else an assumed length. The SMS budgets and the engine's own texts
+    (`warroom.engine.sizing`) are both checked with it."""
+    length = max_length or (len(default) if default else 0)
+    return fill * (length or ASSUMED_FACT_LENGTH)
+
+
 class _Compiler:
     def __init__(self, spec: PlaybookSpec, found: Findings) -> None:
         self.spec = spec
@@ -390,6 +398,12 @@ class _Compiler:
                 is_sms = part == "sms" or (part == "text" and lang not in spec.sms)
                 if checked and by_sms and is_sms:
                     self._sms_budget(source, spec, (*path, part, lang))
+        if owner is not None and spec.approve and set(spec.approve) == {owner}:
+            self.found.warn(
+                (*path, "approve"),
+                f"approved only by {owner!r}, the role that drafts it (owner): nobody else "
+                "reads it before it goes out; add a second approver",
+            )
         return Statement(
             id=sid,
             title=spec.title or sid.replace("-", " ").capitalize(),

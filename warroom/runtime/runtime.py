@@ -51,14 +51,14 @@ from warroom.engine.lifecycles import (
     OutboxPhase,
     awaits_acknowledgement,
 )
+from warroom.engine.notices import FULL_TEXT, LINKED_PURPOSES, NO_LINK, renderings, team_language
 from warroom.engine.replies import Reply, parse_reply
 from warroom.engine.state import Incident, MessageState
 from warroom.errors import CommandRejected, NotFound, StoreError, UsageError, WarroomError
-from warroom.playbook import templates
 from warroom.runtime.clock import Clock, SteerableClock
-from warroom.runtime.links import ACTIONS, ActionLinks, LinkClaim
+from warroom.runtime.links import ACTIONS, LINK_LIFETIME, ActionLinks, LinkClaim, new_link_id
 from warroom.runtime.snapshot import Snapshot
-from warroom.store import InboundEntry, OutboxRow, Store
+from warroom.store import InboundEntry, OutboxRow, Store, ViewLink
 
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled, by a worker that has not renewed its
@@ -730,8 +730,8 @@ class Runtime:
         statement = incident.statements.get(message.statement or "")
         if verb == "approve" and statement is not None and statement.draft is not None:
             texts = tuple(
-                (f"{audience}, {language}", templates.mark_at_release(text.text))
-                for (audience, language), text in statement.draft.texts.items()
+                (f"{each.audience}, {each.language}, {each.channel}", each.text)
+                for each in renderings(incident, statement.draft)
             )
         return LinkRequest(
             incident.id, incident.playbook.title, name, verb, subject, texts, why, event
@@ -1066,8 +1066,13 @@ class Runtime:
 
     def _with_link(self, row: OutboxRow, now: datetime) -> OutboxRow:
         """An e-mailed page or approval request gains its signed link as it goes out; the
-        outbox keeps the text without it, so the database never holds a working link."""
+        outbox keeps the text without it, so the database never holds a working link.
+
+        An SMS approval request or briefing carries only its first lines: the link to the
+        whole text follows them, or, on a server without a public URL, a line saying so."""
         message = row.message
+        if message.channel == "sms" and message.purpose in LINKED_PURPOSES:
+            return replace(row, message=replace(message, text=self._sms_link(row, now)))
         action = ACTIONS.get(message.purpose)
         if self.links is None or message.channel != "email" or not message.code or not action:
             return row
@@ -1076,6 +1081,20 @@ class Runtime:
         label = "Acknowledge" if action == "ack" else "Review and approve"
         text = f"{message.text}\n\n{label}: {url}"
         return replace(row, message=replace(message, text=text))
+
+    def _sms_link(self, row: OutboxRow, now: datetime) -> str:
+        message = row.message
+        language = team_language(message.language)
+        if self.links is None:
+            return f"{message.text}\n{NO_LINK[language]}"
+        action = ACTIONS.get(message.purpose)
+        if action and message.code:
+            url = self.links.url(row.incident, message.code, action, now)
+        else:  # a briefing: the war-room page, read-only, for a day
+            link = ViewLink(new_link_id(), row.incident, now, now + LINK_LIFETIME, "briefing")
+            self.store.add_view_link(link)
+            url = self.links.view_url(link)
+        return f"{message.text}\n{FULL_TEXT[language].format(url=url)}"
 
     def _channel_for(self, row: OutboxRow) -> Channel | None:
         """The channel for a message; for an exercise, always inside the sandbox."""
