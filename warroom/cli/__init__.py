@@ -4,6 +4,13 @@ User mistakes come out as one readable message and a non-zero exit, never a trac
 `error_boundary` turns every `WarroomError` into that (1: a file is invalid, 2: a command or
 value is wrong, 3: the database cannot be used). An `EngineBug` is not the user's mistake: it
 says so, and exits 70.
+
+A command starts in about the time of typer and rich alone (`bench/cli.py`): every command
+imports the engine, the library, the exercise or the server inside its body, so `warroom
+--help` pays for none of them. The command modules do without `from __future__ import
+annotations`: typer reads every command's signature at each start, and evaluating them from
+strings cost more than all of typer's own work. Help is click's plain help (typer's rich help
+imports markdown and pygments on each `--help`).
 """
 
 from __future__ import annotations
@@ -26,17 +33,17 @@ from rich.console import Console
 from rich.markup import escape
 
 from warroom.errors import EngineBug, InvalidInput, StoreError, UsageError, WarroomError
-from warroom.library import Library, default_library, default_roster, load_library
-from warroom.playbook.facts import clean_text
 
 if TYPE_CHECKING:
     from warroom.channels import Channel
+    from warroom.library import Library
     from warroom.runtime.runtime import Runtime
 
 app = typer.Typer(
     name="warroom",
     help="Crisis communication playbooks: validate and brief them, run incidents from them.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -105,6 +112,8 @@ DbOption = Annotated[
 
 
 def open_library(library: Path | None, roster: Path | None) -> Library:
+    from warroom.library import default_library, default_roster, load_library
+
     folder = library or default_library()
     if not folder.is_dir():
         raise UsageError(
@@ -133,6 +142,8 @@ def parse_time(value: str, option: str) -> datetime:
 
 
 def parse_facts(values: list[str], option: str = "--fact") -> dict[str, str]:
+    from warroom.playbook.facts import clean_text
+
     facts = {}
     for item in values:
         name, sep, value = item.partition("=")

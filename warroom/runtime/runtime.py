@@ -8,7 +8,6 @@ as a cache of the log; a restart folds the log again and carries on where it sto
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -17,10 +16,10 @@ import secrets
 import socket
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -55,6 +54,10 @@ from warroom.runtime.clock import Clock, SteerableClock
 from warroom.runtime.links import ACTIONS, ActionLinks, LinkClaim
 from warroom.runtime.snapshot import Snapshot
 from warroom.store import InboundEntry, OutboxRow, Store
+
+if TYPE_CHECKING:  # the worker's transports, imported when it first sends: not for `status`
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled belongs to a worker that died."""
@@ -766,6 +769,8 @@ class Runtime:
         """
         if self._asynchronous():
             if self._loop is None:
+                import asyncio
+
                 self._loop = asyncio.new_event_loop()
             return self._loop.run_until_complete(self._dispatch_async(limit))
         return self._dispatch_threads(limit)
@@ -825,6 +830,8 @@ class Runtime:
 
     def _threads(self) -> ThreadPoolExecutor:
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
         return self._pool
 
@@ -895,6 +902,8 @@ class Runtime:
         """The pass on the event loop: see `dispatch`. Up to `concurrency` sends per channel
         are on the wire at once; claiming tops the queue up whenever half of it has gone, and
         the recorder commits whatever receipts are ready, up to `receipts_per_commit`."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         ready: asyncio.Queue[tuple[bool, OutboxRow, object]] = asyncio.Queue()
         flying: set[asyncio.Task[None]] = set()
@@ -961,6 +970,8 @@ class Runtime:
     async def _send_async(
         self, row: OutboxRow, channel: Channel | None, gate: asyncio.Semaphore
     ) -> Receipt | WarroomError:
+        import asyncio
+
         if channel is None:
             return _send((row, channel))
         message = row.message
@@ -997,6 +1008,8 @@ class Runtime:
     async def _ask_async(
         self, row: OutboxRow, now: datetime, gate: asyncio.Semaphore
     ) -> Receipt | None:
+        import asyncio
+
         channel = self.channels.get(row.channel)
         since = self._reconcile_since(row, now)
         async with gate:
