@@ -26,6 +26,7 @@ HEAVY = (
     "email_validator",
     "markdown_it",  # typer's rich help: plain help instead
     "pygments",
+    "rich.console",  # made when a command first prints
 )
 
 PROBE = """

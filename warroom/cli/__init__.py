@@ -26,15 +26,16 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from warroom.errors import EngineBug, InvalidInput, StoreError, UsageError, WarroomError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from warroom.channels import Channel
     from warroom.library import Library
     from warroom.runtime.runtime import Runtime
@@ -47,8 +48,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Terminal:
+    """A rich `Console`, made when a command first prints: `--help` never prints through it,
+    and importing rich.console costs about as much as importing typer."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("Console", _Terminal(highlight=False, soft_wrap=True))
+err = cast("Console", _Terminal(stderr=True, highlight=False, soft_wrap=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
