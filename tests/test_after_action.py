@@ -157,8 +157,7 @@ def test_a_spokesperson_who_does_not_speak_the_journalists_language(tmp_path: Pa
     found = areas(run("breach-drill-q4", tmp_path, library))
     journalist = found["Journalist left unanswered: Paweł Lis, Radio Zet"]
     assert journalist["root cause"] == (
-        "the question is in Polish, and Marcin Pietrzak, the media relations, does not speak "
-        "Polish"
+        "the question is in Polish, and Marcin Pietrzak, the media relations, does not speak Polish"
     )
     assert journalist["corrective action"] == (
         "add a second media-trained Polish speaker to the press rota"

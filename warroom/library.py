@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.durations import format_duration
 from warroom.engine.assignment import role_filter
 from warroom.engine.sizing import oversized_texts
 from warroom.errors import Diagnostic, InvalidInput, NotFound, Severity
-from warroom.exercise.schema import ContactsInjectSpec, ScenarioSpec
 from warroom.playbook.compile import compile_playbook
 from warroom.playbook.facts import fact_problem, normal_value
 from warroom.playbook.model import Action, Fact, Playbook
@@ -25,6 +25,9 @@ from warroom.roster.load import compile_roster, read_contact_list
 from warroom.roster.model import Person, Roster
 from warroom.specs import Findings, one_of, validate_source
 from warroom.yamlsource import PathKey, Source, load_yaml
+
+if TYPE_CHECKING:
+    from warroom.exercise.schema import ContactsInjectSpec, ScenarioSpec
 
 LIBRARY_ENV = "WARROOM_LIBRARY"
 ROSTER_ENV = "WARROOM_ROSTER"
@@ -144,6 +147,8 @@ def _load_one(library: Library, source: Source) -> list[Diagnostic]:
     data = source.data if isinstance(source.data, dict) else {}
     try:
         if "exercise" in data:
+            from warroom.exercise.schema import ScenarioSpec  # only a library with exercises
+
             spec = validate_source(ScenarioSpec, source)
             if spec.exercise in library.scenarios:
                 other = library.scenarios[spec.exercise][1].file

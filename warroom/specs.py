@@ -12,14 +12,22 @@ import re
 import types
 import typing
 from collections.abc import Collection, Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, TypeVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import email_validator
 import phonenumbers
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    Strict,
+    ValidationError,
+)
 
+from warroom.durations import format_duration, parse_duration
 from warroom.errors import Diagnostic, InvalidInput, Severity
 from warroom.yamlsource import PathKey, Source
 
@@ -109,6 +117,8 @@ Phone = Annotated[str, BeforeValidator(_phone)]
 
 
 def _email(value: str) -> str:
+    import email_validator  # only files with an e-mail address pay for it
+
     try:
         return email_validator.validate_email(value, check_deliverability=False).normalized
     except email_validator.EmailNotValidError as exc:
@@ -167,6 +177,13 @@ def _day_or_instant(value: Any) -> date | datetime:
 
 DayOrInstant = Annotated[date | datetime, BeforeValidator(_day_or_instant)]
 """`2026-12-20` (a whole day in the person's zone) or an exact moment with offset."""
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""`10m`, `1h30m`, as people write them (`warroom.durations`); written back the same way."""
 
 
 def _scalar_text(value: Any) -> Any:

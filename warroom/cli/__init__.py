@@ -4,6 +4,13 @@ User mistakes come out as one readable message and a non-zero exit, never a trac
 `error_boundary` turns every `WarroomError` into that (1: a file is invalid, 2: a command or
 value is wrong, 3: the database cannot be used). An `EngineBug` is not the user's mistake: it
 says so, and exits 70.
+
+A command starts in about the time of typer and rich alone (`bench/cli.py`): every command
+imports the engine, the library, the exercise or the server inside its body, so `warroom
+--help` pays for none of them. The command modules do without `from __future__ import
+annotations`: typer reads every command's signature at each start, and evaluating them from
+strings cost more than all of typer's own work. Help is click's plain help (typer's rich help
+imports markdown and pygments on each `--help`).
 """
 
 from __future__ import annotations
@@ -19,29 +26,48 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from warroom.errors import EngineBug, InvalidInput, StoreError, UsageError, WarroomError
-from warroom.library import Library, default_library, default_roster, load_library
-from warroom.playbook.facts import clean_text
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from warroom.channels import Channel
+    from warroom.library import Library
     from warroom.runtime.runtime import Runtime
 
 app = typer.Typer(
     name="warroom",
     help="Crisis communication playbooks: validate and brief them, run incidents from them.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Terminal:
+    """A rich `Console`, made when a command first prints: `--help` never prints through it,
+    and importing rich.console costs about as much as importing typer."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("Console", _Terminal(highlight=False, soft_wrap=True))
+err = cast("Console", _Terminal(stderr=True, highlight=False, soft_wrap=True))
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,6 +131,8 @@ DbOption = Annotated[
 
 
 def open_library(library: Path | None, roster: Path | None) -> Library:
+    from warroom.library import default_library, default_roster, load_library
+
     folder = library or default_library()
     if not folder.is_dir():
         raise UsageError(
@@ -133,6 +161,8 @@ def parse_time(value: str, option: str) -> datetime:
 
 
 def parse_facts(values: list[str], option: str = "--fact") -> dict[str, str]:
+    from warroom.playbook.facts import clean_text
+
     facts = {}
     for item in values:
         name, sep, value = item.partition("=")

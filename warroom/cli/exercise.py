@@ -1,19 +1,16 @@
 """`warroom exercise run` and `warroom exercise replay`: tabletop exercises and their reports."""
 
-from __future__ import annotations
-
 import math
 import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from warroom.cli import (
     DbOption,
@@ -28,20 +25,14 @@ from warroom.cli import (
     stop_on_signals,
 )
 from warroom.durations import format_duration, parse_duration
-from warroom.engine.events import Closed, Resolved
 from warroom.errors import InvalidInput, NotFound, UsageError
-from warroom.exercise.readiness import MAX_RUNS, Setup, draw_run, replay, simulate, summarise
-from warroom.exercise.readiness_report import header, to_html, to_json, to_markdown
-from warroom.exercise.report import Report, score
-from warroom.exercise.runner import Exercise
-from warroom.exercise.schema import ScenarioSpec
-from warroom.library import Library, default_library, default_roster
-from warroom.runtime.clock import AcceleratedClock, VirtualClock
-from warroom.runtime.runtime import Runtime
-from warroom.runtime.snapshot import Snapshot
-from warroom.specs import validate_source
-from warroom.store.sqlite import SqliteStore
-from warroom.yamlsource import parse_yaml
+
+if TYPE_CHECKING:
+    from warroom.exercise.readiness import Setup
+    from warroom.exercise.report import Report
+    from warroom.exercise.schema import ScenarioSpec
+    from warroom.library import Library
+    from warroom.runtime.snapshot import Snapshot
 
 exercise_app = typer.Typer(help="Tabletop exercises: run a scenario, score it, replay it.")
 app.add_typer(exercise_app, name="exercise")
@@ -103,8 +94,14 @@ def exercise_run(
 
 
 def _run_simulated(
-    spec: ScenarioSpec, snapshot: Snapshot, path: Path, progress: Callable[[str], None] | None
-) -> Report:
+    spec: "ScenarioSpec", snapshot: "Snapshot", path: Path, progress: Callable[[str], None] | None
+) -> "Report":
+    from warroom.exercise.report import score
+    from warroom.exercise.runner import Exercise
+    from warroom.runtime.clock import VirtualClock
+    from warroom.runtime.runtime import Runtime
+    from warroom.store.sqlite import SqliteStore
+
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)  # a simulated run starts from nothing, so it repeats
     store = SqliteStore.open(path, durable=False)  # rebuilt from the scenario on every run
@@ -124,15 +121,20 @@ def _run_simulated(
 
 
 def _run_live(
-    spec: ScenarioSpec,
-    snapshot: Snapshot,
+    spec: "ScenarioSpec",
+    snapshot: "Snapshot",
     participants: tuple[str, ...],
     speed: float,
     db: str | None,
     progress: Callable[[str], None] | None,
-) -> Report:
+) -> "Report":
     from warroom.channels.config import load_settings
     from warroom.channels.registry import build_channels
+    from warroom.engine.events import Closed, Resolved
+    from warroom.exercise.report import score
+    from warroom.exercise.runner import Exercise
+    from warroom.runtime.clock import AcceleratedClock
+    from warroom.runtime.runtime import Runtime
 
     stop = stop_on_signals()
     channels = build_channels(load_settings(), out.file)
@@ -165,6 +167,12 @@ def exercise_replay(
     db: DbOption = None,
 ) -> None:
     """Score a finished exercise again from its event log (a facilitated one, or any run)."""
+    from warroom.exercise.report import score
+    from warroom.exercise.schema import ScenarioSpec
+    from warroom.runtime.snapshot import Snapshot
+    from warroom.specs import validate_source
+    from warroom.yamlsource import parse_yaml
+
     formats = _formats(output)
     with opened_runtime(db) as runtime:
         row = runtime.store.incident(incident)
@@ -191,7 +199,7 @@ def _formats(output: str) -> tuple[str, ...]:
     return (output,)
 
 
-def _write(report: Report, folder: Path, formats: tuple[str, ...]) -> None:
+def _write(report: "Report", folder: Path, formats: tuple[str, ...]) -> None:
     writers = {"md": report.to_markdown, "html": report.to_html, "json": report.to_json}
     written = []
     for kind in formats:
@@ -242,6 +250,11 @@ def exercise_readiness(
 ) -> None:
     """Play the scenario many times at random instants, with people who may not answer, and
     report how likely each target is met and who the single points of failure are."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from warroom.exercise.readiness import MAX_RUNS, Setup, simulate, summarise
+    from warroom.exercise.readiness_report import header, to_html, to_json, to_markdown
+
     if not 1 <= runs <= MAX_RUNS:
         raise UsageError(f"--runs {runs} is outside 1..{MAX_RUNS:,}")
     if workers is not None and workers < 1:
@@ -297,9 +310,12 @@ def exercise_readiness(
 
 
 def _scenario(
-    lib: Library, scenario: str, library: Path | None, roster: Path | None
-) -> tuple[ScenarioSpec, Snapshot]:
+    lib: "Library", scenario: str, library: Path | None, roster: Path | None
+) -> "tuple[ScenarioSpec, Snapshot]":
     """The scenario and the snapshot its playbook runs on, refused if either has errors."""
+    from warroom.library import default_library, default_roster
+    from warroom.runtime.snapshot import Snapshot
+
     if scenario not in lib.scenarios:
         broken = [d for d in lib.errors if Path(d.file).stem == scenario]
         if broken:
@@ -335,8 +351,10 @@ def _period_start(text: str, timezone: str) -> datetime:
     return moment
 
 
-def _replay_one(setup: Setup, index: int) -> None:
+def _replay_one(setup: "Setup", index: int) -> None:
     """One run alone, exactly as it ran among the others: its draws, then its timeline."""
+    from warroom.exercise.readiness import draw_run, replay
+
     draw = draw_run(setup.scenario, setup.seed, index, setup.begin, setup.period)
     out.print(f"[bold]run {index} of seed {setup.seed}: activated {draw.start.isoformat()}[/bold]")
     if draw.outages:

@@ -4,8 +4,6 @@ Each command is one event submitted to the runtime; a command the engine refuses
 nothing. With one incident open, commands default to it.
 """
 
-from __future__ import annotations
-
 import dataclasses
 import json
 import threading
@@ -16,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from warroom.cli import (
     DbOption,
@@ -34,30 +31,16 @@ from warroom.cli import (
     stop_on_signals,
 )
 from warroom.durations import format_duration
-from warroom.engine import events as ev
-from warroom.engine.approval import second_person_needed
-from warroom.engine.assignment import role_filter
-from warroom.engine.contact_lists import contact_row
-from warroom.engine.effects import SendMessage
-from warroom.engine.levels import confirming_roles, waits_for_confirmation
-from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
-from warroom.engine.lifecycles import waiting as step_waiting
-from warroom.engine.prerequisites import facts_wait
-from warroom.engine.promised_updates import open_promises
-from warroom.engine.release import contacts_wait
-from warroom.engine.render import statement_audiences
-from warroom.engine.state import Incident
 from warroom.errors import StoreError, UsageError
-from warroom.library import default_library, default_roster
-from warroom.playbook.facts import to_fill_in
-from warroom.roster.load import read_contact_list
-from warroom.roster.model import Person, Roster
-from warroom.runtime.links import ActionLinks
-from warroom.runtime.runtime import Runtime
-from warroom.runtime.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from warroom.channels.config import ChannelSettings
+    from warroom.engine import events as ev
+    from warroom.engine.effects import SendMessage
+    from warroom.engine.state import Incident
+    from warroom.roster.model import Person, Roster
+    from warroom.runtime.links import ActionLinks
+    from warroom.runtime.runtime import Runtime
 
 IncidentOption = Annotated[
     str | None,
@@ -77,7 +60,7 @@ ChannelsOption = Annotated[
 ]
 
 
-def _submit(db: str | None, incident: str | None, event: ev.Event) -> None:
+def _submit(db: str | None, incident: str | None, event: "ev.Event") -> None:
     event = dataclasses.replace(event, login=login())  # who pressed the key, on the record
     with opened_runtime(db) as runtime:
         incident_id = incident or runtime.open_incident()
@@ -112,6 +95,10 @@ def activate(
     db: DbOption = None,
 ) -> None:
     """Start an incident from a playbook: assign roles, page the first steps."""
+    from warroom.engine.effects import SendMessage
+    from warroom.library import default_library, default_roster
+    from warroom.runtime.snapshot import Snapshot
+
     lib = open_library(library, roster)
     book = lib.playbook(playbook)
     roster_path = roster or default_roster(library or default_library())
@@ -135,7 +122,7 @@ def activate(
     out.print("[dim]pages are queued; `warroom run` sends them[/dim]")
 
 
-def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMessage]) -> None:
+def _print_dry_run(incident: "Incident", notes: list[str], messages: "list[SendMessage]") -> None:
     out.print("[bold]Dry run: nothing is written or sent.[/bold]")
     for note in notes:
         out.print(f"  {escape(note)}")
@@ -143,7 +130,7 @@ def _print_dry_run(incident: Incident, notes: list[str], messages: list[SendMess
     for message in messages:
         out.print(f"--> {message.channel} to {escape(message.recipient)} <{message.address}>")
         out.print("    " + escape(message.text).replace("\n", "\n    "))
-    from warroom.engine.render import draft_statement, marked
+    from warroom.engine.render import draft_statement, marked, statement_audiences
 
     started = incident.started_at
     assert started is not None
@@ -178,6 +165,8 @@ def ack(
     db: DbOption = None,
 ) -> None:
     """Acknowledge a page: you have it, paging you stops."""
+    from warroom.engine import events as ev
+
     person = _require(who, "--as", "ack")
     event = ev.Acknowledged(person=person, step=step, code=code, take_over=take_over, by=person)
     _submit(db, incident, event)
@@ -196,6 +185,8 @@ def approve(
     db: DbOption = None,
 ) -> None:
     """Approve the current version of a statement."""
+    from warroom.engine import events as ev
+
     person = _require(who, "--as", "approve")
     event = ev.Approved(statement=statement, person=person, reason=reason, by=person)
     _submit(db, incident, event)
@@ -211,6 +202,8 @@ def reject(
     db: DbOption = None,
 ) -> None:
     """Reject the current version of a statement, with the reason."""
+    from warroom.engine import events as ev
+
     person = _require(who, "--as", "reject")
     event = ev.Rejected(statement=statement, person=person, reason=reason, by=person)
     _submit(db, incident, event)
@@ -225,6 +218,8 @@ def escalate(
     db: DbOption = None,
 ) -> None:
     """Climb the escalation ladder now instead of waiting for it."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.EscalationRequested(step=step, by=actor(who)))
 
 
@@ -238,6 +233,8 @@ def raise_level(
     db: DbOption = None,
 ) -> None:
     """Raise the level: the steps of the new level start."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.LevelRaised(level=level, reason=reason, by=actor(who)))
 
 
@@ -251,6 +248,8 @@ def lower_level(
     db: DbOption = None,
 ) -> None:
     """Lower the level. Nothing already sent is withdrawn."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.LevelLowered(level=level, reason=reason, by=actor(who)))
 
 
@@ -272,6 +271,8 @@ def confirm_level(
 
     Only a holder of a role with `confirms_level: true` (the crisis lead) may; until then the
     new level's pages go out, and its statements to outside audiences wait."""
+    from warroom.engine import events as ev
+
     person = _require(who, "--as", "confirm-level")
     event = ev.LevelConfirmed(person=person, level=level or "", reason=reason, by=person)
     _submit(db, incident, event)
@@ -294,6 +295,8 @@ def assign(
     db: DbOption = None,
 ) -> None:
     """Give a role to someone else; they are paged where the role is being paged."""
+    from warroom.engine import events as ev
+
     event = ev.Reassigned(role=role, person=person, force=force, reason=reason, by=actor(who))
     _submit(db, incident, event)
 
@@ -307,6 +310,8 @@ def fact(
     db: DbOption = None,
 ) -> None:
     """Change facts; statements not yet released are redrafted and re-approved."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.FactUpdated(facts=parse_facts(values, "fact"), by=actor(who)))
 
 
@@ -319,6 +324,8 @@ def note(
     db: DbOption = None,
 ) -> None:
     """Add a note to the timeline."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.NoteAdded(text=text, by=actor(who)))
 
 
@@ -332,6 +339,8 @@ def correct(
     db: DbOption = None,
 ) -> None:
     """Issue a corrected version to everyone who received the statement."""
+    from warroom.engine import events as ev
+
     if not reason:
         raise UsageError("`warroom correct` needs --reason (what was wrong)")
     _submit(db, incident, ev.CorrectionIssued(statement=statement, reason=reason, by=actor(who)))
@@ -362,6 +371,8 @@ def resolve(
     db: DbOption = None,
 ) -> None:
     """Resolve the incident: paging and recurring updates stop."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.Resolved(summary=summary, by=actor(who)))
 
 
@@ -373,6 +384,8 @@ def close(
     db: DbOption = None,
 ) -> None:
     """Close a resolved incident."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.Closed(by=actor(who)))
 
 
@@ -385,6 +398,8 @@ def cancel(
     db: DbOption = None,
 ) -> None:
     """Cancel an incident started by mistake."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.Cancelled(reason=reason, by=actor(who)))
 
 
@@ -392,6 +407,8 @@ def cancel(
 @error_boundary
 def incidents(db: DbOption = None) -> None:
     """Incidents in the database, newest last."""
+    from rich.table import Table
+
     with opened_runtime(db, reading=True) as runtime:
         rows = runtime.store.incidents()
     table = Table("id", "playbook", "state", "level", "opened", box=None, pad_edge=False)
@@ -421,13 +438,15 @@ def status(
     _print_status(state, now, counts, recent)
 
 
-def _name(state: Incident, person: str | None) -> str:
+def _name(state: "Incident", person: str | None) -> str:
     found = state.roster.people.get(person or "")
     return found.name if found else "nobody"
 
 
-def _covers(state: Incident, role_id: str, person: Person | None) -> str:
+def _covers(state: "Incident", role_id: str, person: "Person | None") -> str:
     """Which of the languages the role must speak its holder covers, and which nobody does."""
+    from warroom.engine.assignment import role_filter
+
     needed = role_filter(state.playbook, role_id, state.facts).languages
     if not needed:
         return "-"
@@ -437,8 +456,18 @@ def _covers(state: Incident, role_id: str, person: Person | None) -> str:
 
 
 def _print_status(
-    state: Incident, now: datetime, counts: dict[str, int], recent: list[Any]
+    state: "Incident", now: datetime, counts: dict[str, int], recent: list[Any]
 ) -> None:
+    from rich.table import Table
+
+    from warroom.engine.approval import second_person_needed
+    from warroom.engine.levels import confirming_roles, waits_for_confirmation
+    from warroom.engine.lifecycles import awaits_acknowledgement, dormant, finished, ready
+    from warroom.engine.lifecycles import waiting as step_waiting
+    from warroom.engine.prerequisites import facts_wait
+    from warroom.engine.release import contacts_wait
+    from warroom.playbook.facts import to_fill_in
+
     book = state.playbook
     zone = ZoneInfo(book.timezone)
     started = state.started_at or now
@@ -574,9 +603,11 @@ def _print_status(
             out.print(f"  {stored.at.astimezone(zone):%H:%M}  {escape(text)}")
 
 
-def _print_promises_and_stale(state: Incident, now: datetime, zone: ZoneInfo) -> None:
+def _print_promises_and_stale(state: "Incident", now: datetime, zone: ZoneInfo) -> None:
     """What we promised each audience and did not give, and what they hold that is no
     longer true: the two ways a released statement stops being one we stand by."""
+    from warroom.engine.promised_updates import open_promises
+
     book = state.playbook
     for promise in open_promises(state.promises):
         title = escape(book.audiences[promise.audience].title)
@@ -631,6 +662,9 @@ def timeline(
     Delivery reports are folded into one line per audience and channel with each outcome
     counted (a release to 10,000 people is one line, not 10,000); `--all` and `--format
     json` list every event."""
+    from warroom.engine import events as ev
+    from warroom.runtime.snapshot import Snapshot
+
     if output not in ("text", "json"):
         raise UsageError(f"--format {output!r} is not one of: text, json")
     folded: list[tuple[str, str, str, int, str, str]] = []
@@ -681,7 +715,7 @@ def _print_deliveries(
         out.print(f"    {escape(title)} ({channel}): {counted}  [dim]last {latest:%H:%M:%S}[/dim]")
 
 
-def _typed_by(event: ev.Event, roster: Roster) -> str:
+def _typed_by(event: "ev.Event", roster: "Roster") -> str:
     """ ", entered by <login>" when a login other than the person's own typed the command."""
     person = roster.people.get(event.by)
     if not event.login or person is None or event.login in person.logins:
@@ -756,7 +790,7 @@ def run(
         channel.close()
 
 
-def channel_settings(settings_file: Path | None) -> ChannelSettings:
+def channel_settings(settings_file: Path | None) -> "ChannelSettings":
     """The channel settings, with any deprecation said on stderr."""
     from warroom.channels.config import load_settings
 
@@ -766,9 +800,10 @@ def channel_settings(settings_file: Path | None) -> ChannelSettings:
     return settings
 
 
-def _links(settings_file: Path | None) -> ActionLinks | None:
+def _links(settings_file: Path | None) -> "ActionLinks | None":
     """E-mailed pages and approval requests carry signed links when the server's public URL
     and secret are set: the worker may run apart from `warroom serve`, with the same settings."""
+    from warroom.runtime.links import ActionLinks
     from warroom.server.settings import load_server_settings
 
     server = load_server_settings(file=settings_file)
@@ -777,7 +812,7 @@ def _links(settings_file: Path | None) -> ActionLinks | None:
     return None
 
 
-def _work_once(runtime: Runtime) -> int:
+def _work_once(runtime: "Runtime") -> int:
     """One pass: claims of dead workers swept, timers, then the outbox. A channel that
     cannot send is said loudly, once per new reason; the worker goes on with the rest."""
     done = runtime.sweep() + runtime.fire_due_timers() + runtime.dispatch()
@@ -851,6 +886,7 @@ def channels_test(
 ) -> None:
     """Send a clearly marked test message to one person on each channel they have."""
     from warroom.channels.registry import build_channels
+    from warroom.engine.effects import SendMessage
 
     person = open_library(library, roster).require_roster().person(to)
     channels = build_channels(channel_settings(settings_file), out.file)
@@ -906,6 +942,10 @@ def contacts_load(
     db: DbOption = None,
 ) -> None:
     """Set an audience's contacts for this incident only; a release waiting for them goes on."""
+    from warroom.engine import events as ev
+    from warroom.engine.contact_lists import contact_row
+    from warroom.roster.load import read_contact_list
+
     contacts = read_contact_list(file)
     event = ev.ContactsLoaded(
         audience=audience,

@@ -1,18 +1,14 @@
 """Library commands: `validate`, `list`, `show`."""
 
-from __future__ import annotations
-
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from warroom.brief import Brief, describe_action, describe_rung, make_brief, mermaid
 from warroom.cli import (
     LibraryOption,
     RosterOption,
@@ -26,7 +22,9 @@ from warroom.cli import (
 )
 from warroom.durations import format_duration
 from warroom.errors import Severity, UsageError
-from warroom.library import default_library, default_roster, load_library
+
+if TYPE_CHECKING:
+    from warroom.brief import Brief
 
 
 @app.command()
@@ -40,6 +38,8 @@ def validate(
     output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """Check playbooks, the roster and exercises; report every problem with file:line:column."""
+    from warroom.library import default_library, default_roster, load_library
+
     if output not in ("text", "json"):
         raise UsageError(f"--format {output!r} is not one of: text, json")
     targets = paths or [default_library()]
@@ -79,6 +79,8 @@ def validate(
 @error_boundary
 def list_playbooks(library: LibraryOption = None, roster: RosterOption = None) -> None:
     """The playbooks in the library: id, title, levels, steps."""
+    from rich.table import Table
+
     lib = open_library(library, roster)
     table = Table("id", "title", "levels", "steps", box=None, pad_edge=False)
     for playbook, _source in sorted(lib.playbooks.values(), key=lambda p: p[0].id):
@@ -105,6 +107,8 @@ def show(
     roster: RosterOption = None,
 ) -> None:
     """A one-screen brief: who would be assigned now, who hears what, steps and escalations."""
+    from warroom.brief import make_brief, mermaid
+
     lib = open_library(library, roster)
     book = lib.playbook(playbook)
     if diagram:
@@ -115,7 +119,11 @@ def show(
     _print_brief(brief)
 
 
-def _print_brief(brief: Brief) -> None:
+def _print_brief(brief: "Brief") -> None:
+    from rich.table import Table
+
+    from warroom.brief import describe_action, describe_rung
+
     book = brief.playbook
     local = brief.at.astimezone(ZoneInfo(book.timezone))
     out.print(f"[bold]{escape(book.title)}[/bold]  ({book.id} v{book.version})")

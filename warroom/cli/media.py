@@ -4,11 +4,9 @@
 `warroom inquiry --outlet ... --question ...` (the older form) still logs an inquiry.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -17,11 +15,11 @@ from rich.markup import escape
 from warroom.cli import DbOption, actor, app, error_boundary, opened_runtime, out
 from warroom.cli.incident import AsOption, IncidentOption, _submit
 from warroom.durations import format_duration, parse_duration
-from warroom.engine import events as ev
-from warroom.engine.media import desk_order
-from warroom.engine.state import Incident, Inquiry
 from warroom.errors import UsageError
-from warroom.press import briefing_pack, press_release
+
+if TYPE_CHECKING:
+    from warroom.engine import events as ev
+    from warroom.engine.state import Incident, Inquiry
 
 inquiry_app = typer.Typer(
     help="The media desk: journalists' inquiries, answered only with approved words."
@@ -42,7 +40,9 @@ def _logged(
     language: str,
     within: str | None,
     who: str | None,
-) -> ev.MediaInquiryLogged:
+) -> "ev.MediaInquiryLogged":
+    from warroom.engine import events as ev
+
     phones = [c.strip() for c in contact if "@" not in c]
     emails = [c.strip() for c in contact if "@" in c]
     if len(phones) > 1 or len(emails) > 1:
@@ -110,7 +110,7 @@ def add(
     )
 
 
-def _line(inquiry: Inquiry, now: datetime, zone: ZoneInfo) -> str:
+def _line(inquiry: "Inquiry", now: datetime, zone: ZoneInfo) -> str:
     who = f"{inquiry.journalist}, {inquiry.outlet}" if inquiry.journalist else inquiry.outlet
     head = f"#{inquiry.number} {escape(who)} ({inquiry.language}): {escape(inquiry.question)}"
     if inquiry.open:
@@ -133,8 +133,10 @@ def _line(inquiry: Inquiry, now: datetime, zone: ZoneInfo) -> str:
     return f"{head} ({inquiry.status}{at}: {escape(how)})"
 
 
-def print_open_inquiries(state: Incident, now: datetime) -> None:
+def print_open_inquiries(state: "Incident", now: datetime) -> None:
     """For `status`: the open inquiries with their countdowns."""
+    from warroom.engine.media import desk_order
+
     zone = ZoneInfo(state.playbook.timezone)
     waiting = [i for i in desk_order(state.inquiries) if i.open]
     out.print(f"[bold]Media inquiries[/bold]: {len(waiting)} open of {len(state.inquiries)} logged")
@@ -146,6 +148,8 @@ def print_open_inquiries(state: Incident, now: datetime) -> None:
 @error_boundary
 def list_(incident: IncidentOption = None, db: DbOption = None) -> None:
     """Open inquiries first, nearest deadline first, with the suggested Q&A entry."""
+    from warroom.engine.media import desk_order
+
     with opened_runtime(db, reading=True) as runtime:
         incident_id = incident or runtime.open_incident()
         state = runtime.incident(incident_id)
@@ -171,6 +175,8 @@ def draft(
     db: DbOption = None,
 ) -> None:
     """Prepare words for an inquiry and ask their approvers."""
+    from warroom.engine import events as ev
+
     _submit(db, incident, ev.InquiryDrafted(inquiry=number, answer=with_, text=text, by=actor(who)))
 
 
@@ -186,6 +192,8 @@ def answer(
     db: DbOption = None,
 ) -> None:
     """Send the journalist an approved version, in their language, on their channel."""
+    from warroom.engine import events as ev
+
     if not with_:
         raise UsageError("`warroom inquiry answer` needs --with qa:<id>|statement:<id>|draft")
     _submit(db, incident, ev.InquiryAnswered(inquiry=number, answer=with_, by=actor(who)))
@@ -201,6 +209,8 @@ def decline(
     db: DbOption = None,
 ) -> None:
     """Decline to answer, on the record with the reason."""
+    from warroom.engine import events as ev
+
     if not reason.strip():
         raise UsageError("`warroom inquiry decline` needs --reason (declining is on the record)")
     _submit(db, incident, ev.InquiryDeclined(inquiry=number, reason=reason, by=actor(who)))
@@ -217,6 +227,8 @@ def refer(
     db: DbOption = None,
 ) -> None:
     """Hand an inquiry to another role."""
+    from warroom.engine import events as ev
+
     if not to or not reason.strip():
         raise UsageError("`warroom inquiry refer` needs --to ROLE and --reason")
     _submit(db, incident, ev.InquiryReferred(inquiry=number, to=to, reason=reason, by=actor(who)))
@@ -254,6 +266,8 @@ def export(
 ) -> None:
     """A press release of the approved version (headline, dateline, body, note to editors,
     press contacts), as Markdown or HTML for the website. A draft is never exported."""
+    from warroom.press import press_release
+
     with opened_runtime(db, reading=True) as runtime:
         state = runtime.incident(incident or runtime.open_incident())
     text = press_release(state, statement, language or state.playbook.languages[0], output)
@@ -268,6 +282,8 @@ def pack(
     db: DbOption = None,
 ) -> None:
     """The briefing pack for a press conference or interview, one Markdown file for print."""
+    from warroom.press import briefing_pack
+
     with opened_runtime(db, reading=True) as runtime:
         state = runtime.incident(incident or runtime.open_incident())
     _write(briefing_pack(state), target)

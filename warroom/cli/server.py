@@ -1,14 +1,11 @@
 """`warroom serve` and the inbound log's command: the network side of the command line."""
 
-from __future__ import annotations
-
 import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from warroom.cli import (
     CLOCK_ENV,
@@ -100,7 +97,7 @@ def serve(
     service.run()
 
 
-def _unset(settings: ServerSettings, twilio_token: bool) -> list[tuple[str, str]]:
+def _unset(settings: "ServerSettings", twilio_token: bool) -> list[tuple[str, str]]:
     missing = []
     if not (settings.public_url and twilio_token):
         missing.append(("/twilio/*", "WARROOM_PUBLIC_URL and TWILIO_AUTH_TOKEN"))
@@ -130,6 +127,8 @@ def inbound_list(
     db: DbOption = None,
 ) -> None:
     """Every request to a webhook or link, and every reply, with what warroom made of it."""
+    from rich.table import Table
+
     if verdict is not None and verdict not in VERDICTS:
         raise UsageError(f"--verdict {verdict!r} is not one of: {', '.join(VERDICTS)}")
     if limit < 1:
@@ -262,6 +261,8 @@ LIVE = timedelta(seconds=30)
 @error_boundary
 def nodes(db: DbOption = None) -> None:
     """The workers on this database: which are live, and how many messages each holds."""
+    from rich.table import Table
+
     with opened_runtime(db, reading=True) as runtime:
         now = runtime.clock.now()
         beats = runtime.store.heartbeats()

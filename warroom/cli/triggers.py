@@ -5,11 +5,9 @@ a person would have to fill in), the key repeats would attach under, the level. 
 matching code the HTTP routes run, and activates nothing.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -17,10 +15,10 @@ from rich.markup import escape
 from warroom.cli import LibraryOption, RosterOption, app, error_boundary, open_library, out
 from warroom.durations import format_duration
 from warroom.errors import PayloadError, UsageError
-from warroom.playbook.facts import clean_text
-from warroom.playbook.model import Playbook, Trigger
-from warroom.triggers import SOURCES, Alert, TriggerMatch, alerts_from, decode_json, match_alert
-from warroom.triggers.matching import mismatch
+
+if TYPE_CHECKING:
+    from warroom.playbook.model import Playbook, Trigger
+    from warroom.triggers import Alert, TriggerMatch
 
 triggers_app = typer.Typer(help="Automated triggers: try a webhook payload against a playbook.")
 app.add_typer(triggers_app, name="triggers")
@@ -40,6 +38,8 @@ def triggers_test(
 ) -> None:
     """Show which trigger takes each alert of a payload, its facts, key and level; activates
     nothing."""
+    from warroom.triggers import SOURCES, match_alert
+
     if source not in SOURCES:
         raise UsageError(f"--source {source!r} is not one of: {', '.join(SOURCES)}")
     if output not in ("text", "json"):
@@ -68,7 +68,9 @@ def triggers_test(
         _print_alert(book, number, len(alerts), alert, here, first)
 
 
-def _read(path: Path, source: str) -> list[Alert]:
+def _read(path: Path, source: str) -> "list[Alert]":
+    from warroom.triggers import alerts_from, decode_json
+
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -83,22 +85,26 @@ def _read(path: Path, source: str) -> list[Alert]:
 
 def _shown(value: str | None) -> str:
     """Payload text for a terminal: no control characters, no rich markup."""
+    from warroom.playbook.facts import clean_text
+
     return escape(clean_text(value or ""))
 
 
-def _describe(index: int, trigger: Trigger) -> str:
+def _describe(index: int, trigger: "Trigger") -> str:
     match = ", ".join(f"{k}={v}" for k, v in trigger.match.items()) or "every alert"
     return f"triggers[{index}] ({trigger.source}: {match})"
 
 
 def _print_alert(
-    book: Playbook,
+    book: "Playbook",
     number: int,
     total: int,
-    alert: Alert,
-    found: TriggerMatch | None,
-    first: TriggerMatch | None,
+    alert: "Alert",
+    found: "TriggerMatch | None",
+    first: "TriggerMatch | None",
 ) -> None:
+    from warroom.triggers.matching import mismatch
+
     head = f"alert {number} of {total}: {alert.status}"
     if alert.fingerprint:
         head += f", fingerprint {_shown(alert.fingerprint)}"
@@ -124,7 +130,7 @@ def _print_alert(
         )
 
 
-def _print_match(found: TriggerMatch) -> None:
+def _print_match(found: "TriggerMatch") -> None:
     out.print(f"  matches  {escape(_describe(found.trigger_index, found.trigger))}")
     out.print(f"  level    {found.level}")
     out.print(f"  key      {_shown(str(found.key))}")
@@ -158,7 +164,7 @@ def _print_match(found: TriggerMatch) -> None:
 
 
 def _as_json(
-    number: int, alert: Alert, found: TriggerMatch | None, first: TriggerMatch | None
+    number: int, alert: "Alert", found: "TriggerMatch | None", first: "TriggerMatch | None"
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "alert": number,

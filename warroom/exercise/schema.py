@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from warroom.durations import Duration, format_duration
-from warroom.specs import Flag, Instant, Lang, Name, Slug, Spec, Text
+from warroom.durations import format_duration
+from warroom.specs import Duration, Flag, Instant, Lang, Name, Slug, Spec, Text
 
 
 class ResponderSpec(Spec):

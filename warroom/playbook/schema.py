@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, PositiveInt, Tag
 
-from warroom.durations import Duration
 from warroom.playbook.model import DEFAULT_TRIGGER_COOLDOWN
 from warroom.specs import (
+    Duration,
     Email,
     Flag,
     Lang,

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from warroom.durations import Duration
 from warroom.specs import (
     DayOrInstant,
+    Duration,
     Email,
     Instant,
     Lang,

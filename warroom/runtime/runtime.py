@@ -8,7 +8,6 @@ as a cache of the log; a restart folds the log again and carries on where it sto
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -19,11 +18,10 @@ import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent import futures
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -59,6 +57,10 @@ from warroom.runtime.clock import Clock, SteerableClock
 from warroom.runtime.links import ACTIONS, LINK_LIFETIME, ActionLinks, LinkClaim, new_link_id
 from warroom.runtime.snapshot import Snapshot
 from warroom.store import InboundEntry, OutboxRow, Store, ViewLink
+
+if TYPE_CHECKING:  # the worker's transports, imported when it first sends: not for `status`
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
 SENDING_LEASE = timedelta(minutes=2)
 """A message claimed this long ago and never settled, by a worker that has not renewed its
@@ -781,6 +783,8 @@ class Runtime:
         self._renewed = self.clock.now()  # nothing is held between passes
         if self._asynchronous():
             if self._loop is None:
+                import asyncio
+
                 self._loop = asyncio.new_event_loop()
             return self._loop.run_until_complete(self._dispatch_async(limit))
         return self._dispatch_threads(limit)
@@ -809,6 +813,8 @@ class Runtime:
                 receipts.append(_send(route))
                 self._renew_leases()
         else:
+            from concurrent import futures
+
             sending = [self._threads().submit(_send, route) for route in routes]
             while futures.wait(sending, timeout=RENEW_CHECK_SECONDS).not_done:
                 self._renew_leases()
@@ -855,6 +861,8 @@ class Runtime:
 
     def _threads(self) -> ThreadPoolExecutor:
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
         return self._pool
 
@@ -925,6 +933,8 @@ class Runtime:
         """The pass on the event loop: see `dispatch`. Up to `concurrency` sends per channel
         are on the wire at once; claiming tops the queue up whenever half of it has gone, and
         the recorder commits whatever receipts are ready, up to `receipts_per_commit`."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         ready: asyncio.Queue[tuple[bool, OutboxRow, object]] = asyncio.Queue()
         flying: set[asyncio.Task[None]] = set()
@@ -1013,6 +1023,8 @@ class Runtime:
     async def _send_async(
         self, row: OutboxRow, channel: Channel | None, gate: asyncio.Semaphore
     ) -> Receipt | WarroomError:
+        import asyncio
+
         if channel is None:
             return _send((row, channel))
         message = row.message
@@ -1049,6 +1061,8 @@ class Runtime:
     async def _ask_async(
         self, row: OutboxRow, now: datetime, gate: asyncio.Semaphore
     ) -> Receipt | None:
+        import asyncio
+
         channel = self.channels.get(row.channel)
         since = self._reconcile_since(row, now)
         async with gate:
