@@ -26,7 +26,7 @@ from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer,
 from warroom.engine.registry import HANDLERS, handles
 from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, EngineBug, UnreadableEvent
-from warroom.playbook.model import Action, CandidateTier, Playbook, Step
+from warroom.playbook.model import CandidateTier, Playbook
 from warroom.runtime.snapshot import Snapshot
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
