@@ -107,3 +107,70 @@ def test_resolve_says_the_approved_closing_message_and_not_before(
         "Acme: the shop works again. Thank you for your patience.",
         "Acme: the shop znów działa. Dziękujemy za cierpliwość.",
     }
+
+
+SHIPPED = Path(__file__).parent.parent / "playbooks"
+
+
+def test_a_shipped_playbook_is_closed_with_its_approved_service_restored_message(
+    tmp_path: Path,
+) -> None:
+    """it-outage as the team runs it: resolve is refused until the technical lead and the
+    communications lead approve the closing words, then they reach staff and customers."""
+    transcript = tmp_path / "t.jsonl"
+
+    def run(*args: str, clock: str = T0) -> tuple[int, str]:
+        env = {
+            "WARROOM_LIBRARY": str(SHIPPED),
+            "WARROOM_DB": str(tmp_path / "warroom.db"),
+            "WARROOM_CLOCK": clock,
+            "LOGNAME": "oncall",
+            "USER": "oncall",
+        }
+        result = runner.invoke(app, list(args), env=env)
+        return result.exit_code, " ".join((result.stdout + result.stderr).split())
+
+    def phoned_in(statement: str, *people: str) -> None:
+        for person in people:
+            assert run("approve", statement, "--as", person, "--reason", "phoned in")[0] == 0
+
+    later = "2026-11-16T10:20:00+01:00"
+    facts = ("--fact", "service=our online shop", "--fact", "service_pl=sklep internetowy")
+    assert run("activate", "it-outage", *facts)[0] == 0
+    for person in ("tomasz-wojcik", "pawel-krawczyk", "ewa-wisniewska", "katarzyna-dabrowska"):
+        assert run("ack", "--as", person)[0] == 0
+    phoned_in("status-notice", "pawel-krawczyk", "tomasz-wojcik")
+    assert run("run", "--until-idle", "--transcript", str(transcript), clock=later)[0] == 0
+
+    before = events(tmp_path)
+    code, said = run("resolve", "--summary", "shop back", clock=later)
+    assert code == 2
+    assert (
+        "cannot resolve yet: Say the service is restored: Service restored v1 is said on "
+        "resolve and is not approved (waits for tech_lead: Paweł Krawczyk, crisis_lead: "
+        "Tomasz Wójcik; `warroom approve closing`)"
+    ) in said
+    assert events(tmp_path) == before
+
+    phoned_in("closing", "pawel-krawczyk", "tomasz-wojcik")
+    code, said = run("resolve", "--summary", "shop back", clock=later)
+    assert code == 0
+    assert "Service restored v1 released to All staff" in said
+    assert "Service restored v1 released to Customers and status subscribers" in said
+    assert "media skipped below its level" in said  # told only at major-outage
+    assert run("run", "--until-idle", "--transcript", str(transcript), clock=later)[0] == 0
+    closing = [
+        m
+        for m in map(json.loads, transcript.read_text(encoding="utf-8").splitlines())
+        if m.get("purpose") == "statement" and m.get("statement") == "closing"
+    ]
+    assert {m["audience"] for m in closing} == {"employees", "customers"}
+    assert any(
+        m["text"].startswith("Since 10:20, our online shop has been working normally again.")
+        for m in closing
+    )
+    assert any(
+        m["text"] == "Acme Polska: usługa działa ponownie \u2013 sklep internetowy. "
+        "Dziękujemy za cierpliwość."
+        for m in closing
+    )

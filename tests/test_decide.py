@@ -26,7 +26,7 @@ from warroom.engine.effects import CancelTimer, Effect, SendMessage, StartTimer,
 from warroom.engine.registry import HANDLERS, handles
 from warroom.engine.state import Incident
 from warroom.errors import CommandRejected, EngineBug, UnreadableEvent
-from warroom.playbook.model import Action, CandidateTier, Playbook, Step
+from warroom.playbook.model import CandidateTier, Playbook
 from warroom.runtime.snapshot import Snapshot
 
 LIBRARY = Path(__file__).parent.parent / "playbooks"
@@ -116,6 +116,13 @@ class Desk:
         self.wait((self.now - T0) / timedelta(minutes=1) + 5)
         return self
 
+    def ready_to_resolve(self) -> Desk:
+        """The holding statement out and the closing statement approved by legal and the crisis
+        lead, as the team does before resolving: the close is said with approved words."""
+        self.released_holding()
+        self.approve("closing")
+        return self
+
     def saw(self, text: str) -> bool:
         return any(text in note for note in self.notes)
 
@@ -179,7 +186,7 @@ def containing() -> Desk:
 
 
 def resolved() -> Desk:
-    desk = Desk()
+    desk = Desk().ready_to_resolve()
     desk.decide(ev.Resolved(summary="contained"))
     return desk
 
@@ -204,7 +211,7 @@ REFUSED: list[tuple[str, Callable[[], Desk], Command, str]] = [
     ("ack by someone not paged", fresh, ev.Acknowledged(person="krzysztof-mazur"), "Krzysztof Mazur was not paged, or has already acknowledged"),
     ("ack twice", acknowledged, ev.Acknowledged(person="anna-kowalska"), "Anna Kowalska was not paged, or has already acknowledged"),
     ("approval before a request", fresh, ev.Approved(statement="holding", person="anna-kowalska"), "Holding statement is not waiting for approval"),
-    ("approval of an unknown statement", fresh, ev.Approved(statement="tweet", person="anna-kowalska"), "unknown statement 'tweet' (expected one of: customer-notice, holding, key-messages, qa:data-affected, qa:how-many, qa:regulator, qa:what-data, qa:what-to-do, regulator-notice, update)"),
+    ("approval of an unknown statement", fresh, ev.Approved(statement="tweet", person="anna-kowalska"), "unknown statement 'tweet' (expected one of: closing, customer-notice, holding, key-messages, qa:data-affected, qa:how-many, qa:regulator, qa:what-data, qa:what-to-do, regulator-notice, update)"),
     ("approval by a non-approver", acknowledged, ev.Approved(statement="holding", person="ewa-wisniewska"), "Ewa Wiśniewska is not an approver of Holding statement (legal: Piotr Zieliński, crisis_lead: Anna Kowalska)"),
     ("approval with a code not sent", acknowledged, ev.Approved(statement="holding", person="anna-kowalska", code="0000"), "code '0000' was not sent to Anna Kowalska"),
     ("approval of a released version", released, ev.Approved(statement="holding", person="anna-kowalska"), "Holding statement v1 is already released; use `warroom correct` to issue a correction"),
@@ -704,11 +711,12 @@ def notes_and_media_inquiries() -> Desk:
 
 
 def resolving_then_closing() -> Desk:
-    desk = Desk()
+    desk = Desk().ready_to_resolve()
     desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
     assert desk.incident.state == "resolved"
     assert not desk.timers
-    assert desk.step("assemble") == "cancelled"
+    assert desk.step("say-closing") == "done"
+    assert desk.step("approve-update") == "cancelled"  # open steps stop
     desk.decide(ev.NoteAdded(text="lessons learnt"))  # the record still grows
     desk.decide(ev.Closed(by="anna-kowalska"))
     assert desk.incident.state == "closed"
@@ -729,11 +737,11 @@ def cancelling_a_false_alarm() -> Desk:
 
 
 def a_closed_incident_ignores_its_wake_ups() -> Desk:
-    desk = Desk()
-    token, _ = desk.timers[ESCALATION]
+    desk = Desk().ready_to_resolve()
+    timer, (token, _) = min(desk.timers.items(), key=lambda item: str(item[0]))
     desk.decide(ev.Resolved())
-    decision = desk.decide(ev.TimerFired(timer="esc:assemble", token=token))
-    assert decision.notes == [f"wake-up esc:assemble #{token} is stale; ignored"]
+    decision = desk.decide(ev.TimerFired(timer=str(timer), token=token))
+    assert decision.notes == [f"wake-up {timer} #{token} is stale; ignored"]
     return desk
 
 
@@ -843,61 +851,36 @@ def a_correction_drafted_mid_release_holds_the_rest_for_its_approvers() -> Desk:
     return desk
 
 
-ALL_CLEAR = dataclasses.replace(
-    BOOK.statements["update"],
-    id="all-clear",
-    title="All clear",
-    approvers=("crisis_lead",),
-    subject={},
-    text={
-        "en": "All clear: {{ company }} is back to normal.",
-        "pl": "Koniec: {{ company }} działa.",
-    },
-    sms={},
-)
-CLOSING = variant(
-    statements={**BOOK.statements, "all-clear": ALL_CLEAR},
-    steps=(
-        *BOOK.steps,
-        Step(
-            id="approve-all-clear",
-            title="Approve the all clear",
-            action=Action.APPROVE,
-            after=("assemble",),
-            statement="all-clear",
-        ),
-        Step(
-            id="say-all-clear",
-            title="Say all clear",
-            action=Action.SEND,
-            statement="all-clear",
-            to=("employees", "media"),
-            on_resolve=True,
-        ),
-    ),
-)
-
-
 def a_closing_message_is_said_on_resolve_once_approved() -> Desk:
-    desk = Desk(book=CLOSING)
-    desk.assemble()
-    assert desk.step("say-all-clear") == "waiting"  # never before the incident is resolved
+    desk = Desk()
+    assert desk.step("say-closing") == "waiting"  # never before the incident is resolved
     before = fingerprint(desk.incident)
     with pytest.raises(CommandRejected) as refused:
         desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
     assert str(refused.value) == (
-        "cannot resolve yet: Say all clear: All clear v1 is said on resolve and is not approved "
-        "(waits for crisis_lead: Anna Kowalska; `warroom approve all-clear`)"
+        "cannot resolve yet: Close the incident with staff and the press: Closing statement has "
+        "no version to approve yet (its approve step has not started)"
     )
     assert fingerprint(desk.incident) == before
-    desk.approve("all-clear", ("anna-kowalska",))
-    assert not desk.sent("statement", statement="all-clear")
+    desk.released_holding()  # the closing statement is asked for once the holding one is out
+    with pytest.raises(CommandRejected) as refused:
+        desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
+    assert str(refused.value) == (
+        "cannot resolve yet: Close the incident with staff and the press: Closing statement v1 "
+        "is said on resolve and is not approved (waits for legal: Piotr Zieliński, "
+        "crisis_lead: Anna Kowalska; `warroom approve closing`)"
+    )
+    desk.approve("closing")
+    assert not desk.sent("statement", statement="closing")
     desk.decide(ev.Resolved(summary="contained", by="anna-kowalska"))
-    said = desk.sent("statement", statement="all-clear")
+    said = desk.sent("statement", statement="closing")
     assert {m.audience for m in said} == {"employees", "media"}  # at once: nothing waits now
-    assert any(m.text == "Koniec: Acme Polska działa." for m in said)
-    assert desk.saw("All clear v1 released to All staff")
-    assert desk.step("say-all-clear") == "done"
+    assert any(
+        m.audience == "media" and "Zakończyliśmy działania w związku z incydentem" in m.text
+        for m in said
+    )
+    assert desk.saw("Closing statement v1 released to All staff")
+    assert desk.step("say-closing") == "done"
     assert desk.incident.state == "resolved"
     return desk
 

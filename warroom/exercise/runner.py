@@ -197,11 +197,15 @@ class Exercise:
 
     @staticmethod
     def _step_over(incident: Incident, step_id: str) -> bool:
+        """A closing message (`on_resolve`) counts as over: it is said only when a person
+        resolves the incident, so waiting for it would run every drill to its time limit."""
         state = incident.steps[step_id]
-        recurring = incident.playbook.step(step_id).every is not None
+        step = incident.playbook.step(step_id)
+        recurring = step.every is not None
         return (
             finished(state)
             or dormant(state)
+            or step.on_resolve
             or (recurring and state.occurrence >= 0 and state.finished_at is not None)
         )
 
