@@ -70,8 +70,10 @@ def test_an_sms_approval_request_carries_the_first_lines_in_the_approvers_langua
     sms_en = " ".join(marked(draft.texts[("employees", "en")].sms).split())
     shown_pl = polish.splitlines()[1].removesuffix("...")
     shown_en = english.splitlines()[1].removesuffix("...")
-    assert sms_pl.startswith(shown_pl) and len(shown_pl) >= 20  # UCS-2: a few words fit
-    assert sms_en.startswith(shown_en) and len(shown_en) >= 60  # GSM-7: more do
+    assert sms_pl.startswith(shown_pl)
+    assert len(shown_pl) >= 20  # UCS-2: a few words fit
+    assert sms_en.startswith(shown_en)
+    assert len(shown_en) >= 60  # GSM-7: more do
     assert polish.endswith("...")
     for text, lang in ((polish, "pl"), (english, "en")):  # the link's label still fits
         assert count_segments(text + link_room(lang)).segments <= 2

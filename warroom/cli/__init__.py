@@ -58,12 +58,23 @@ class _Terminal:
         self._options = options
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def _made(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    # `with console:` (rich's Live, under Progress) looks these up on the type, never through
+    # __getattr__: without them a progress bar fails as it closes
+    def __enter__(self) -> Console:
+        return self._made().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._made().__exit__(*exc)
 
 
 out = cast("Console", _Terminal(highlight=False, soft_wrap=True))
