@@ -358,6 +358,8 @@ def update_now(
     db: DbOption = None,
 ) -> None:
     """Send the recurring update now, even with nothing new to say."""
+    from warroom.engine import events as ev
+
     event = ev.UpdateRequested(audiences=tuple(to or ()), by=actor(who))
     _submit(db, incident, event)
 
