@@ -146,7 +146,7 @@ def test_a_late_lawyer_reachable_only_by_email(tmp_path: Path) -> None:
     assert row["responsible"] == "Legal approver (Piotr Zieliński)"  # acked-on-target owner
 
 
-def test_a_spokesperson_who_does_not_speak_the_journalists_language(tmp_path: Path) -> None:
+def test_an_inquiry_owner_who_does_not_speak_the_journalists_language(tmp_path: Path) -> None:
     # journalists are the media desk's: its owner, media relations, is the one lacking Polish
     library = library_copy(tmp_path)
     edit(
@@ -157,7 +157,8 @@ def test_a_spokesperson_who_does_not_speak_the_journalists_language(tmp_path: Pa
     found = areas(run("breach-drill-q4", tmp_path, library))
     journalist = found["Journalist left unanswered: Paweł Lis, Radio Zet"]
     assert journalist["root cause"] == (
-        "the question is in Polish, and Marcin Pietrzak, the media relations, does not speak Polish"
+        "the question is in Polish, and Marcin Pietrzak (Media relations), who owns it, does not "
+        "speak Polish"
     )
     assert journalist["corrective action"] == (
         "add a second media-trained Polish speaker to the press rota"

@@ -599,7 +599,7 @@ def _why_unanswered(evidence: Evidence, inquiry: Inquiry, holder: str | None) ->
     if person is not None and language not in person.languages:
         spoken = LANGUAGES.get(language, language)
         return (
-            f"the question is in {spoken}, and {person.name}, the {title.lower()}, does not "
+            f"the question is in {spoken}, and {person.name} ({title}), who owns it, does not "
             f"speak {spoken}",
             f"add a second media-trained {spoken} speaker to the press rota",
         )
