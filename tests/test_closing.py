@@ -8,18 +8,14 @@ words are not approved.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support.cli import T0, Run, command_line, event_count, runner
 
 from warroom.cli import app
 
-T0 = "2026-11-16T10:00:00+01:00"
-runner = CliRunner()
-Run = Callable[..., tuple[int, str, str]]
 ACTIVATE = ("activate", "outage", "--fact", "company=Acme", "--fact", "service=the shop")
 CLOSING = """
   restored:
@@ -46,26 +42,7 @@ def warroom(mini: Path, tmp_path: Path, edit: Callable[[str, str, str], Path]) -
     path = mini / "outage.yaml"
     path.write_text(path.read_text(encoding="utf-8") + STEPS, encoding="utf-8")
 
-    def run(*args: str, clock: str = T0, login: str = "oncall") -> tuple[int, str, str]:
-        env = {
-            "WARROOM_LIBRARY": str(mini),
-            "WARROOM_DB": str(tmp_path / "warroom.db"),
-            "WARROOM_CLOCK": clock,
-            "LOGNAME": login,
-            "USER": login,
-        }
-        result = runner.invoke(app, list(args), env=env)
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
-def events(tmp_path: Path) -> int:
-    db = sqlite3.connect(tmp_path / "warroom.db")
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-    finally:
-        db.close()
+    return command_line(mini, tmp_path)
 
 
 def test_resolve_says_the_approved_closing_message_and_not_before(
@@ -81,14 +58,14 @@ def test_resolve_says_the_approved_closing_message_and_not_before(
     assert warroom(*worker, clock=later)[0] == 0
     assert "said on resolve" in warroom("status", clock=later)[1]
 
-    before = events(tmp_path)
+    before = event_count(tmp_path)
     code, out, err = warroom("resolve", "--summary", "shop back", clock=later)
     assert code == 2
     assert (
         "cannot resolve yet: Say the service is restored: Restored v1 is said on resolve and is "
         "not approved (waits for legal: Dawid Lis; `warroom approve restored`)"
     ) in " ".join((out + err).split())
-    assert events(tmp_path) == before
+    assert event_count(tmp_path) == before
 
     assert warroom("approve", "restored", "--as", "dawid", login="dlis", clock=later)[0] == 0
     code, out, _ = warroom("resolve", "--summary", "shop back", clock=later)
@@ -142,7 +119,7 @@ def test_a_shipped_playbook_is_closed_with_its_approved_service_restored_message
     phoned_in("status-notice", "pawel-krawczyk", "tomasz-wojcik")
     assert run("run", "--until-idle", "--transcript", str(transcript), clock=later)[0] == 0
 
-    before = events(tmp_path)
+    before = event_count(tmp_path)
     code, said = run("resolve", "--summary", "shop back", clock=later)
     assert code == 2
     assert (
@@ -150,7 +127,7 @@ def test_a_shipped_playbook_is_closed_with_its_approved_service_restored_message
         "resolve and is not approved (waits for tech_lead: Paweł Krawczyk, crisis_lead: "
         "Tomasz Wójcik; `warroom approve closing`)"
     ) in said
-    assert events(tmp_path) == before
+    assert event_count(tmp_path) == before
 
     phoned_in("closing", "pawel-krawczyk", "tomasz-wojcik")
     code, said = run("resolve", "--summary", "shop back", clock=later)

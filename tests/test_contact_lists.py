@@ -7,19 +7,13 @@ CSV files: a bad one is refused whole, with its file, line and column, and write
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support.cli import Run, command_line, event_count
 
-from warroom.cli import app
-
-T0 = "2026-11-16T10:00:00+01:00"
 LATER = "2026-11-16T10:20:00+01:00"
-runner = CliRunner()
-Run = Callable[..., tuple[int, str, str]]
 ACTIVATE = ("activate", "outage", "--fact", "company=Acme", "--fact", "service=the shop")
 GOOD = (
     "name,email,phone,language\n"
@@ -45,26 +39,7 @@ def warroom(mini: Path, tmp_path: Path, edit: Callable[[str, str, str], Path]) -
         "    to: [employees, media, customers-affected]",
     )
 
-    def run(*args: str, clock: str = T0, login: str = "oncall") -> tuple[int, str, str]:
-        env = {
-            "WARROOM_LIBRARY": str(mini),
-            "WARROOM_DB": str(tmp_path / "warroom.db"),
-            "WARROOM_CLOCK": clock,
-            "LOGNAME": login,
-            "USER": login,
-        }
-        result = runner.invoke(app, list(args), env=env)
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
-
-
-def events(tmp_path: Path) -> int:
-    db = sqlite3.connect(tmp_path / "warroom.db")
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-    finally:
-        db.close()
+    return command_line(mini, tmp_path)
 
 
 def released_to_staff_and_press(warroom: Run, tmp_path: Path) -> None:
@@ -175,7 +150,7 @@ def test_a_bad_list_is_refused_whole_and_writes_nothing(
     warroom: Run, tmp_path: Path, audience: str, text: str, message: str
 ) -> None:
     assert warroom(*ACTIVATE)[0] == 0
-    before = events(tmp_path)
+    before = event_count(tmp_path)
     path = csv(tmp_path, text)
 
     code, out, err = warroom("contacts", "load", audience, str(path))
@@ -183,16 +158,16 @@ def test_a_bad_list_is_refused_whole_and_writes_nothing(
     assert code != 0
     assert message.format(file=path) in out + err
     assert "Traceback" not in out + err
-    assert events(tmp_path) == before
+    assert event_count(tmp_path) == before
 
 
 def test_a_missing_file_is_named(warroom: Run, tmp_path: Path) -> None:
     assert warroom(*ACTIVATE)[0] == 0
-    before = events(tmp_path)
+    before = event_count(tmp_path)
     code, out, err = warroom("contacts", "load", "customers-affected", str(tmp_path / "nope.csv"))
     assert code != 0
     assert f"{tmp_path}/nope.csv: cannot read: No such file or directory" in out + err
-    assert events(tmp_path) == before
+    assert event_count(tmp_path) == before
 
 
 # -- in a drill: an inject loads the list -------------------------------------------------------
